@@ -1,0 +1,289 @@
+//! Every limit and timing of the server, and the command line that sets them.
+//!
+//! [`Config`] is plain data with documented defaults; [`parse_args`] turns
+//! `--flag value` (or `--flag=value`) words into one, refusing anything out
+//! of range with a message that names the flag. `--help` prints [`USAGE`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::request::Limits;
+
+/// The whole configuration of a server. Build it with `Config::default()`
+/// and change the fields you need; [`crate::Server::bind`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Address to listen on (`--addr`). Default `127.0.0.1:8080`; port 0
+    /// picks a free port, which [`crate::Server::local_addr`] reports.
+    pub addr: SocketAddr,
+    /// Time between pings on a stream (`--interval`, ms). Default 500 ms.
+    pub interval: Duration,
+    /// Reconnection time sent to clients in the first frame's `retry:`
+    /// field (`--retry`, ms). Default 3000 ms, the usual browser default.
+    pub retry: Duration,
+    /// Connections served at once, streaming or still sending their request
+    /// (`--max-clients`). One more is refused (see README). Default 512.
+    pub max_clients: usize,
+    /// Stack reserved for each connection thread (`--stack-size`, bytes).
+    /// Default 64 KiB; the pages actually touched are far fewer.
+    pub stack_size: usize,
+    /// Time a client has to send its whole request head from accept
+    /// (`--head-timeout`, ms); then 408. Default 5000 ms.
+    pub head_timeout: Duration,
+    /// Time one write may block before the client is dropped as not
+    /// reading (`--write-timeout`, ms). Default 10000 ms.
+    pub write_timeout: Duration,
+    /// Longest request head, request line to the empty line
+    /// (`--max-head-bytes`); one byte more is 431. Default 8192.
+    pub max_head_bytes: usize,
+    /// Longest request target (`--max-target-bytes`); one byte more is
+    /// 414. Default 2048.
+    pub max_target_bytes: usize,
+    /// `Access-Control-Allow-Origin` value (`--cors-origin`). Default `*`.
+    pub cors_origin: String,
+    /// No per-connection log lines (`--quiet`). Default off.
+    pub quiet: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            interval: Duration::from_millis(500),
+            retry: Duration::from_millis(3000),
+            max_clients: 512,
+            stack_size: 64 * 1024,
+            head_timeout: Duration::from_millis(5000),
+            write_timeout: Duration::from_millis(10_000),
+            max_head_bytes: 8192,
+            max_target_bytes: 2048,
+            cors_origin: "*".to_owned(),
+            quiet: false,
+        }
+    }
+}
+
+impl Config {
+    /// The request-head limits the parser enforces.
+    pub fn head_limits(&self) -> Limits {
+        Limits { max_head_bytes: self.max_head_bytes, max_target_bytes: self.max_target_bytes }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run a server with this configuration.
+    Run(Config),
+    /// Print [`USAGE`] and exit successfully.
+    Help,
+    /// Print the version and exit successfully.
+    Version,
+}
+
+/// A command line that cannot be run, with a message naming the flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgError(pub String);
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+/// The `--help` text. A unit test keeps its defaults equal to `Config::default()`.
+pub const USAGE: &str = "\
+usage: ssed [flags]
+
+A Server-Sent Events server: GET /sse (named pings), GET /messages
+(unnamed pings), GET / (demo page).
+
+flags (default in brackets):
+  --addr ADDR              listen address [127.0.0.1:8080]
+  --interval MS            time between pings [500]
+  --retry MS               client reconnect time sent in retry: [3000]
+  --max-clients N          connections at once; more are refused [512]
+  --stack-size BYTES       stack per connection thread, k suffix ok [65536]
+  --head-timeout MS        time to send the request head, then 408 [5000]
+  --write-timeout MS       time a write may block, then drop [10000]
+  --max-head-bytes N       request head limit, then 431 [8192]
+  --max-target-bytes N     request target limit, then 414 [2048]
+  --cors-origin ORIGIN     Access-Control-Allow-Origin value [*]
+  --quiet                  no per-connection log lines
+  -h, --help               print this help
+  -V, --version            print the version
+";
+
+/// Parses the words after the program name.
+///
+/// # Errors
+///
+/// An [`ArgError`] for an unknown flag, a missing value, or a value out of
+/// its range; the message names the flag and the range.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, ArgError> {
+    let mut config = Config::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = || {
+            inline_value
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| ArgError(format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "--quiet" => config.quiet = true,
+            "--addr" => {
+                let text = value()?;
+                config.addr = text.parse().map_err(|_| {
+                    ArgError(format!("--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"))
+                })?;
+            }
+            "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
+            "--retry" => config.retry = millis(&flag, &value()?, 0, 86_400_000)?,
+            "--max-clients" => config.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
+            "--stack-size" => config.stack_size = bytes(&flag, &value()?, 16 * 1024, 64 << 20)?,
+            "--head-timeout" => config.head_timeout = millis(&flag, &value()?, 1, 600_000)?,
+            "--write-timeout" => config.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
+            "--max-head-bytes" => config.max_head_bytes = number(&flag, &value()?, 64, 1 << 20)?,
+            "--max-target-bytes" => config.max_target_bytes = number(&flag, &value()?, 1, 1 << 20)?,
+            "--cors-origin" => {
+                let origin = value()?;
+                let printable = origin.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
+                if origin.is_empty() || !printable {
+                    return Err(ArgError(format!(
+                        "--cors-origin: {origin:?} must be printable ASCII without spaces, e.g. * or https://example.org"
+                    )));
+                }
+                config.cors_origin = origin;
+            }
+            _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
+        }
+    }
+    if config.max_target_bytes >= config.max_head_bytes {
+        return Err(ArgError(format!(
+            "--max-target-bytes ({}) must be below --max-head-bytes ({})",
+            config.max_target_bytes, config.max_head_bytes
+        )));
+    }
+    Ok(Command::Run(config))
+}
+
+fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
+    match text.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ArgError(format!("{flag}: {text:?} is not a whole number from {min} to {max}"))),
+    }
+}
+
+fn millis(flag: &str, text: &str, min: usize, max: usize) -> Result<Duration, ArgError> {
+    let ms = number(flag, text, min, max).map_err(|error| ArgError(format!("{error} (milliseconds)")))?;
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// Bytes, or KiB with a `k` suffix (`64k` = 65536).
+fn bytes(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
+    let (digits, unit) = match text.strip_suffix(['k', 'K']) {
+        Some(digits) => (digits, 1024),
+        None => (text, 1),
+    };
+    match digits.parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ArgError(format!("{flag}: {text:?} is not a size from {min} to {max} bytes"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &str) -> Result<Command, ArgError> {
+        parse_args(words.split_whitespace().map(str::to_owned))
+    }
+
+    fn config(words: &str) -> Config {
+        match parse(words) {
+            Ok(Command::Run(config)) => config,
+            other => panic!("{words}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_flag_sets_its_field() {
+        let parsed = config(
+            "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --stack-size 32k \
+             --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
+             --max-target-bytes 100 --cors-origin https://a.test --quiet",
+        );
+        let expected = Config {
+            addr: "[::1]:0".parse().expect("valid address"),
+            interval: Duration::from_millis(20),
+            retry: Duration::ZERO,
+            max_clients: 3,
+            stack_size: 32 * 1024,
+            head_timeout: Duration::from_millis(100),
+            write_timeout: Duration::from_millis(200),
+            max_head_bytes: 1024,
+            max_target_bytes: 100,
+            cors_origin: "https://a.test".to_owned(),
+            quiet: true,
+        };
+        assert_eq!(parsed, expected);
+        assert_eq!(config(""), Config::default());
+        assert_eq!(parse("--help"), Ok(Command::Help));
+        assert_eq!(parse("--quiet -V"), Ok(Command::Version));
+    }
+
+    #[test]
+    fn bad_command_lines_name_the_flag() {
+        let cases = [
+            ("--nope", "unknown flag \"--nope\""),
+            ("--interval", "--interval needs a value"),
+            ("--interval 0", "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
+            ("--interval abc", "--interval: \"abc\""),
+            ("--max-clients 0", "--max-clients: \"0\""),
+            ("--stack-size 1k", "--stack-size: \"1k\" is not a size from 16384"),
+            ("--addr localhost", "--addr: \"localhost\" is not an address"),
+            ("--cors-origin a\u{7f}b", "--cors-origin"),
+            ("--max-head-bytes 100 --max-target-bytes 100", "--max-target-bytes (100) must be below"),
+        ];
+        for (words, expected) in cases {
+            match parse(words) {
+                Err(ArgError(message)) => assert!(message.starts_with(expected), "{words}: {message}"),
+                other => panic!("{words}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn usage_lists_every_flag_with_its_default() {
+        let defaults = Config::default();
+        let lines = [
+            ("--addr", defaults.addr.to_string()),
+            ("--interval", defaults.interval.as_millis().to_string()),
+            ("--retry", defaults.retry.as_millis().to_string()),
+            ("--max-clients", defaults.max_clients.to_string()),
+            ("--stack-size", defaults.stack_size.to_string()),
+            ("--head-timeout", defaults.head_timeout.as_millis().to_string()),
+            ("--write-timeout", defaults.write_timeout.as_millis().to_string()),
+            ("--max-head-bytes", defaults.max_head_bytes.to_string()),
+            ("--max-target-bytes", defaults.max_target_bytes.to_string()),
+            ("--cors-origin", defaults.cors_origin.clone()),
+        ];
+        for (flag, default) in lines {
+            let line = USAGE
+                .lines()
+                .find(|line| line.trim_start().starts_with(flag))
+                .unwrap_or_else(|| panic!("{flag} missing from USAGE"));
+            assert!(line.ends_with(&format!("[{default}]")), "{line}");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! One connection, start to end: read the request head within its limits,
+//! route it, answer it, log how it ended.
+//!
+//! ```text
+//! read head (--head-timeout, --max-head-bytes) ─┬─ error ──► 400/408/414/431/505, close
+//!                                              └─ request ──► route
+//!   /sse, /messages ──► stream::serve_pings (src/stream.rs)
+//!   /                ──► demo page
+//!   OPTIONS          ──► 204 preflight
+//!   otherwise        ──► 404 / 405 / 501
+//! ```
+//!
+//! Every response ends the connection: ssed answers one request per
+//! connection, so there is no keep-alive or pipelining state to get wrong.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::clock::http_date;
+use crate::request::{parse_request_head, ParseError, Parsed, Request};
+use crate::response::{error_body, Head, Whole};
+use crate::routes::{route, Resource, Route, ALLOWED_METHODS};
+use crate::server::{ConnectionSlot, Shared};
+use crate::stream;
+
+/// The demo page, compiled into the binary.
+const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// How long, at most, we keep reading (and discarding) after an answer
+/// before closing. See [`close_gently`].
+const LINGER: Duration = Duration::from_millis(500);
+
+/// Serves one accepted connection on the current thread. Holding `slot`
+/// is what counts this connection against `--max-clients`.
+pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) {
+    let shared = &*slot.shared;
+    let accepted = Instant::now();
+    // A client that stops reading must not pin this thread forever.
+    let _ = socket.set_write_timeout(Some(shared.config.write_timeout));
+    // Frames are small and must leave at once, not wait for an ACK.
+    let _ = socket.set_nodelay(true);
+
+    let request = match read_request_head(socket, shared, accepted) {
+        Ok(request) => request,
+        Err(HeadError::Parse(error)) => {
+            let detail = match error {
+                ParseError::HeadTooLarge => format!("{error} (limit {} bytes)", shared.config.max_head_bytes),
+                ParseError::TargetTooLong => format!("{error} (limit {} bytes)", shared.config.max_target_bytes),
+                _ => error.to_string(),
+            };
+            return answer_error(socket, shared, peer, error.status(), &detail, &[]);
+        }
+        Err(HeadError::TimedOut) => {
+            let detail = format!("request head not received within {} ms", shared.config.head_timeout.as_millis());
+            return answer_error(socket, shared, peer, 408, &detail, &[]);
+        }
+        Err(HeadError::Closed) => {
+            return shared.log_connection(format_args!("{peer} left before sending a whole request"));
+        }
+        Err(HeadError::Io(error)) => {
+            return shared.log_connection(format_args!("{peer} read failed: {error}"));
+        }
+    };
+
+    let line = format!("{peer} {} {}", request.method, request.path);
+    match route(&request.method, &request.path) {
+        Route::Serve { resource: Resource::Pings(style), head_only } => {
+            stream::serve_pings(socket, &request, style, head_only, shared, &line);
+            close_gently(socket);
+        }
+        Route::Serve { resource: Resource::DemoPage, head_only } => {
+            let page = Whole {
+                status: 200,
+                content_type: "text/html; charset=utf-8",
+                extra_headers: &[("Cache-Control", "no-cache")],
+                body: DEMO_PAGE.as_bytes(),
+                head_only,
+            };
+            send_and_close(socket, &page.to_bytes(&shared.config.cors_origin, &now()));
+            shared.log_connection(format_args!("{line} -> 200"));
+        }
+        Route::Preflight => {
+            // 204 carries no Content-Length (RFC 9110 §8.6).
+            let answer = Head::new(204, &now())
+                .header("Allow", ALLOWED_METHODS)
+                .header("Access-Control-Allow-Origin", &shared.config.cors_origin)
+                .header("Access-Control-Allow-Methods", ALLOWED_METHODS)
+                .header("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control")
+                .header("Access-Control-Max-Age", "86400")
+                .header("Connection", "close")
+                .finish();
+            send_and_close(socket, &answer);
+            shared.log_connection(format_args!("{line} -> 204"));
+        }
+        Route::NotFound => answer_error(socket, shared, peer, 404, "not found", &[]),
+        Route::MethodNotAllowed => {
+            let detail = format!("method {} not allowed; allowed: {ALLOWED_METHODS}", request.method);
+            answer_error(socket, shared, peer, 405, &detail, &[("Allow", ALLOWED_METHODS)]);
+        }
+        Route::NotImplemented => {
+            let detail = format!("method {} not implemented", request.method);
+            answer_error(socket, shared, peer, 501, &detail, &[]);
+        }
+    }
+}
+
+/// Why no request came out of the socket.
+enum HeadError {
+    /// The bytes broke a rule of the request grammar or a limit.
+    Parse(ParseError),
+    /// `--head-timeout` passed before the empty line arrived (slowloris).
+    TimedOut,
+    /// The client closed before finishing its request.
+    Closed,
+    /// The socket failed.
+    Io(io::Error),
+}
+
+/// Reads until the parser sees a whole head. The timeout counts from
+/// accept, not per read, so a client dribbling one byte a second cannot
+/// stretch it.
+fn read_request_head(mut socket: &TcpStream, shared: &Shared, accepted: Instant) -> Result<Request, HeadError> {
+    let limits = shared.config.head_limits();
+    let deadline = accepted + shared.config.head_timeout;
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(HeadError::TimedOut);
+        }
+        socket.set_read_timeout(Some(remaining)).map_err(HeadError::Io)?;
+        // Never read past the limit: the parser decides at exactly the limit.
+        let room = limits.max_head_bytes.saturating_sub(buf.len()).min(chunk.len());
+        match socket.read(&mut chunk[..room]) {
+            Ok(0) => return Err(HeadError::Closed),
+            Ok(read) => buf.extend_from_slice(&chunk[..read]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) if is_timeout(&error) => return Err(HeadError::TimedOut),
+            Err(error) => return Err(HeadError::Io(error)),
+        }
+        match parse_request_head(&buf, &limits) {
+            Ok(Parsed::Complete { request, .. }) => return Ok(request),
+            Ok(Parsed::Incomplete) => {}
+            Err(error) => return Err(HeadError::Parse(error)),
+        }
+    }
+}
+
+/// A short plain-text answer such as `404 not found`, logged and closed.
+fn answer_error(
+    socket: &TcpStream,
+    shared: &Shared,
+    peer: SocketAddr,
+    status: u16,
+    detail: &str,
+    extra_headers: &[(&str, &str)],
+) {
+    let body = error_body(status, detail);
+    let answer = Whole {
+        status,
+        content_type: "text/plain; charset=utf-8",
+        extra_headers,
+        body: &body,
+        head_only: false,
+    };
+    send_and_close(socket, &answer.to_bytes(&shared.config.cors_origin, &now()));
+    shared.log_connection(format_args!("{peer} -> {status} {detail}"));
+}
+
+fn send_and_close(mut socket: &TcpStream, bytes: &[u8]) {
+    if socket.write_all(bytes).is_ok() {
+        close_gently(socket);
+    }
+}
+
+/// Sends FIN, then reads and discards what the client still sends, for at
+/// most [`LINGER`], before the socket is dropped. Dropping a socket with
+/// unread input makes the kernel answer with RST, and a client that gets RST
+/// may throw away the response it has not read yet.
+pub(crate) fn close_gently(mut socket: &TcpStream) {
+    if socket.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let until = Instant::now() + LINGER;
+    let mut scratch = [0u8; 512];
+    let mut discarded = 0usize;
+    while discarded < 64 * 1024 {
+        let remaining = until.saturating_duration_since(Instant::now());
+        if remaining.is_zero() || socket.set_read_timeout(Some(remaining)).is_err() {
+            return;
+        }
+        match socket.read(&mut scratch) {
+            Ok(0) | Err(_) => return,
+            Ok(read) => discarded += read,
+        }
+    }
+}
+
+/// `set_read_timeout` expiry shows up as `WouldBlock` on Unix and
+/// `TimedOut` on Windows.
+pub(crate) fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+fn now() -> String {
+    http_date(SystemTime::now())
+}

@@ -1,0 +1,68 @@
+//! ssed: a Server-Sent Events server on nothing but the standard library.
+//!
+//! One `TcpListener`, one thread per connection, one ping every 500 ms.
+//! This is what `curl -N http://127.0.0.1:8080/sse` receives, byte for byte
+//! except the times (`\r\n` in the head, `\n` in the body):
+//!
+//! ```text
+//! HTTP/1.1 200 OK
+//! Date: Wed, 25 Nov 2026 18:40:30 GMT
+//! Content-Type: text/event-stream
+//! Cache-Control: no-cache
+//! Access-Control-Allow-Origin: *
+//! X-Accel-Buffering: no
+//! Connection: close
+//!
+//! retry: 3000
+//! id: 1
+//! event: ping
+//! data: 2026-11-25T18:40:30.123Z
+//!
+//! id: 2
+//! event: ping
+//! data: 2026-11-25T18:40:30.623Z
+//!
+//! ```
+//!
+//! # Using it in-process
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use ssed::{Config, Server};
+//!
+//! let addr = SocketAddr::from(([127, 0, 0, 1], 0)); // port 0: any free port
+//! let config = Config { addr, ..Config::default() };
+//! let server = Server::bind(config)?;
+//! let handle = server.handle();
+//! println!("serving on {}", handle.local_addr());
+//! std::thread::spawn(move || server.run());
+//! // … later, from any thread:
+//! println!("{} live streams", handle.live_streams());
+//! handle.shutdown();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Map
+//!
+//! Pure modules (bytes in, bytes out, no sockets or clocks): [`request`]
+//! parses request heads, [`response`] builds response heads, [`sse`]
+//! encodes frames, [`routes`] maps paths to resources, [`clock`] formats
+//! times. I/O modules: `server` (accept loop), `connection` (one request),
+//! `stream` (the ping loop). See ARCHITECTURE.md.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod config;
+mod connection;
+pub mod request;
+pub mod response;
+pub mod routes;
+mod server;
+pub mod sse;
+mod stream;
+
+pub use config::{parse_args, ArgError, Command, Config, USAGE};
+pub use server::{Server, ServerHandle};
+pub use stream::CloseReason;

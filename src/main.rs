@@ -1,0 +1,32 @@
+//! The `ssed` command: flags → [`ssed::Config`] → [`ssed::Server`] → exit code.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let config = match ssed::parse_args(std::env::args().skip(1)) {
+        Ok(ssed::Command::Run(config)) => config,
+        Ok(ssed::Command::Help) => {
+            print!("{}", ssed::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(ssed::Command::Version) => {
+            println!("ssed {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprint!("ssed: {error}\n\n{}", ssed::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let server = match ssed::Server::bind(config) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("ssed: cannot listen: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = server.local_addr();
+    eprintln!("ssed: listening on http://{addr}: /sse (named pings), /messages (unnamed pings), / (demo page)");
+    server.run();
+    ExitCode::SUCCESS
+}

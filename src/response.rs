@@ -1,0 +1,176 @@
+//! Response heads and small whole responses, as bytes.
+//!
+//! Pure, like [`crate::request`]: the connection module decides what to send
+//! and writes these bytes to the socket.
+//!
+//! The head of every event stream (RFC 9112 §6.3 rule 8: no length and no
+//! chunking, so the body runs until the server closes):
+//!
+//! ```text
+//! HTTP/1.1 200 OK\r\n
+//! Date: Wed, 25 Nov 2026 18:40:30 GMT\r\n
+//! Content-Type: text/event-stream\r\n
+//! Cache-Control: no-cache\r\n
+//! Access-Control-Allow-Origin: *\r\n
+//! X-Accel-Buffering: no\r\n
+//! Connection: close\r\n
+//! \r\n
+//! ```
+//!
+//! Every other response carries a `Content-Length` and also closes: ssed
+//! answers one request per connection.
+
+/// The reason phrase for the statuses ssed sends (RFC 9110 §15).
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// A response head being built: status line first, then header lines.
+///
+/// Names and values come from ssed's own code and from checked [`crate::Config`]
+/// values, never from a request, so no line break can be injected here.
+pub struct Head {
+    bytes: Vec<u8>,
+}
+
+impl Head {
+    /// Starts a head with the status line and the `Date` header, which RFC
+    /// 9110 §6.6.1 asks of every origin server that has a clock.
+    pub fn new(status: u16, date: &str) -> Head {
+        let mut head = Head { bytes: Vec::with_capacity(256) };
+        head.push_line(&format!("HTTP/1.1 {status} {}", reason_phrase(status)));
+        head.header("Date", date)
+    }
+
+    /// Adds one `name: value` line.
+    pub fn header(mut self, name: &str, value: &str) -> Head {
+        self.push_line(&format!("{name}: {value}"));
+        self
+    }
+
+    /// Ends the head with the empty line and returns its bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.bytes.extend_from_slice(b"\r\n");
+        self.bytes
+    }
+
+    fn push_line(&mut self, line: &str) {
+        self.bytes.extend_from_slice(line.as_bytes());
+        self.bytes.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The head that opens every event stream.
+///
+/// `X-Accel-Buffering: no` asks nginx-style proxies not to buffer the body;
+/// `Cache-Control: no-cache` keeps caches from replaying a stream.
+pub fn event_stream_head(cors_origin: &str, date: &str) -> Vec<u8> {
+    Head::new(200, date)
+        .header("Content-Type", "text/event-stream")
+        .header("Cache-Control", "no-cache")
+        .header("Access-Control-Allow-Origin", cors_origin)
+        .header("X-Accel-Buffering", "no")
+        .header("Connection", "close")
+        .finish()
+}
+
+/// A whole response with a body and a `Content-Length`. For `HEAD` pass
+/// `head_only`: the length is still that of the body a `GET` would get.
+pub struct Whole<'a> {
+    /// The status code.
+    pub status: u16,
+    /// `Content-Type` of `body`.
+    pub content_type: &'a str,
+    /// Further header lines, e.g. `Allow` on a 405.
+    pub extra_headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+    /// Send the head without the body (a `HEAD` request).
+    pub head_only: bool,
+}
+
+impl Whole<'_> {
+    /// The response bytes, head and (unless `head_only`) body.
+    pub fn to_bytes(&self, cors_origin: &str, date: &str) -> Vec<u8> {
+        let mut head = Head::new(self.status, date)
+            .header("Content-Type", self.content_type)
+            .header("Content-Length", &self.body.len().to_string())
+            .header("Access-Control-Allow-Origin", cors_origin);
+        for (name, value) in self.extra_headers {
+            head = head.header(name, value);
+        }
+        let mut bytes = head.header("Connection", "close").finish();
+        if !self.head_only {
+            bytes.extend_from_slice(self.body);
+        }
+        bytes
+    }
+}
+
+/// The body of an error response: status, then the reason in plain words,
+/// e.g. `431 request head too large (limit 8192 bytes)`.
+pub fn error_body(status: u16, detail: &str) -> Vec<u8> {
+    format!("{status} {detail}\n").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &str = "Wed, 25 Nov 2026 18:40:30 GMT";
+
+    #[test]
+    fn event_stream_head_bytes() {
+        let head = event_stream_head("*", DATE);
+        assert_eq!(
+            String::from_utf8_lossy(&head),
+            "HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 18:40:30 GMT\r\n\
+             Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+             Access-Control-Allow-Origin: *\r\nX-Accel-Buffering: no\r\n\
+             Connection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn whole_response_with_and_without_body() {
+        let response = Whole {
+            status: 405,
+            content_type: "text/plain; charset=utf-8",
+            extra_headers: &[("Allow", "GET, HEAD, OPTIONS")],
+            body: b"405 method not allowed\n",
+            head_only: false,
+        };
+        let expected_head = "HTTP/1.1 405 Method Not Allowed\r\nDate: Wed, 25 Nov 2026 18:40:30 GMT\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Length: 23\r\n\
+             Access-Control-Allow-Origin: https://a.test\r\nAllow: GET, HEAD, OPTIONS\r\n\
+             Connection: close\r\n\r\n";
+        let bytes = response.to_bytes("https://a.test", DATE);
+        assert_eq!(String::from_utf8_lossy(&bytes), format!("{expected_head}405 method not allowed\n"));
+        let head_only = Whole { head_only: true, ..response }.to_bytes("https://a.test", DATE);
+        assert_eq!(String::from_utf8_lossy(&head_only), expected_head);
+    }
+
+    #[test]
+    fn every_status_sent_has_a_reason_phrase() {
+        for status in [200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505] {
+            assert_ne!(reason_phrase(status), "Unknown", "{status}");
+        }
+    }
+}

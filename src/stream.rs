@@ -1,0 +1,213 @@
+//! The ping stream: the loop that every `/sse` and `/messages` client gets.
+//!
+//! ```text
+//! HTTP/1.1 200 OK\r\n … \r\n\r\n    ┐
+//! retry: 3000\n                    │ one write, at once: the head and the
+//! id: 1\n                          │ first frame, so `onopen` fires and the
+//! event: ping\n                    │ first event arrives without waiting
+//! data: 2026-11-25T18:40:30.123Z\n │
+//! \n                               ┘
+//! id: 2\n event: ping\n …          500 ms later (--interval), and so on
+//! ```
+//!
+//! Between pings the thread does not sleep: it waits in `read()` with a
+//! timeout that ends at the next ping. A departing client ends that read at
+//! once (0 bytes for FIN, an error for RST), so its thread and socket go
+//! away without waiting for the next write. A client that stays but stops
+//! reading is caught by the write timeout.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::clock::{http_date, write_rfc3339_millis};
+use crate::connection::is_timeout;
+use crate::request::Request;
+use crate::response::event_stream_head;
+use crate::routes::PingStyle;
+use crate::server::Shared;
+use crate::sse::{Event, SingleLine, PING};
+
+/// Why a stream ended. Logged once, in the connection's last line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed its side (FIN): a read returned 0 bytes.
+    ClientClosed,
+    /// The client reset the connection (RST).
+    ClientReset,
+    /// A write blocked for `--write-timeout`: the client stopped reading.
+    StoppedReading,
+    /// A write failed for another reason, e.g. broken pipe.
+    WriteFailed(io::ErrorKind),
+    /// A read failed for a reason other than the two above.
+    ReadFailed(io::ErrorKind),
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::ClientClosed => f.write_str("client closed the connection (FIN)"),
+            CloseReason::ClientReset => f.write_str("client reset the connection (RST)"),
+            CloseReason::StoppedReading => f.write_str("client stopped reading (write timed out)"),
+            CloseReason::WriteFailed(kind) => write!(f, "write failed: {kind}"),
+            CloseReason::ReadFailed(kind) => write!(f, "read failed: {kind}"),
+            CloseReason::ServerShutdown => f.write_str("server shutting down"),
+        }
+    }
+}
+
+impl CloseReason {
+    fn from_write_error(error: &io::Error) -> CloseReason {
+        match error.kind() {
+            _ if is_timeout(error) => CloseReason::StoppedReading,
+            io::ErrorKind::ConnectionReset => CloseReason::ClientReset,
+            kind => CloseReason::WriteFailed(kind),
+        }
+    }
+}
+
+/// Serves a ping stream until the client leaves, then logs how it ended.
+/// For `HEAD`, only the head is sent.
+pub(crate) fn serve_pings(
+    mut socket: &TcpStream,
+    request: &Request,
+    style: PingStyle,
+    head_only: bool,
+    shared: &Shared,
+    log_prefix: &str,
+) {
+    if head_only {
+        let head = event_stream_head(&shared.config.cors_origin, &http_date(SystemTime::now()));
+        let _ = socket.write_all(&head);
+        return shared.log_connection(format_args!("{log_prefix} -> 200 (head only)"));
+    }
+    let started = Instant::now();
+    let live = LiveStream::count(&shared.live_streams);
+    shared.log_connection(format_args!("{log_prefix} -> 200 streaming ({} live)", live.now_live()));
+    let (reason, events) = ping_loop(socket, style, first_id(request), shared);
+    drop(live);
+    let seconds = started.elapsed().as_secs_f64();
+    shared.log_connection(format_args!("{log_prefix} left after {seconds:.1} s, {events} events: {reason}"));
+}
+
+/// Writes pings until something ends the stream; returns why, and how many
+/// events were sent.
+fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &Shared) -> (CloseReason, u64) {
+    let config = &shared.config;
+    // Buffers reused for every frame: after the first, no allocation.
+    let mut frame = event_stream_head(&config.cors_origin, &http_date(SystemTime::now()));
+    let mut id = String::with_capacity(20);
+    let mut timestamp = String::with_capacity(24);
+    let mut retry = Some(config.retry);
+    let mut next_ping = Instant::now();
+    let mut sent = 0;
+    loop {
+        id.clear();
+        let _ = write!(id, "{}", first_id + sent);
+        timestamp.clear();
+        write_rfc3339_millis(SystemTime::now(), &mut timestamp);
+        let ping = Event {
+            retry: retry.take(),
+            id: SingleLine::new(&id).ok(), // digits only: always a single line
+            event: match style {
+                PingStyle::Named => Some(PING),
+                PingStyle::Unnamed => None,
+            },
+            data: &timestamp,
+        };
+        ping.encode_into(&mut frame);
+        if let Err(error) = socket.write_all(&frame) {
+            return (CloseReason::from_write_error(&error), sent);
+        }
+        frame.clear();
+        sent += 1;
+
+        next_ping += config.interval;
+        // After a stall (a suspended VM, an overloaded machine), send the
+        // missed ping now and go on from here rather than in a burst.
+        next_ping = next_ping.max(Instant::now());
+        if let Err(reason) = wait_until(socket, next_ping, shared) {
+            return (reason, sent);
+        }
+    }
+}
+
+/// Waits for the moment of the next ping, watching the socket meanwhile.
+///
+/// A read timeout runs on the kernel's timer wheel, which may fire up to an
+/// eighth of the timeout late (and a tick more), so a 500 ms read timeout
+/// alone gives gaps of up to ~530 ms. A sleep runs on a high-resolution
+/// timer. So we watch the socket until shortly before the ping is due, then
+/// sleep the rest exactly. A client that leaves during that last stretch is
+/// noticed right after the next write, when the read finds its FIN.
+///
+/// # Errors
+///
+/// The [`CloseReason`] when the client leaves or the server shuts down first.
+fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Result<(), CloseReason> {
+    let timer_wheel_slack = shared.config.interval / 8 + Duration::from_millis(10);
+    let watch_until = deadline.checked_sub(timer_wheel_slack).unwrap_or(deadline);
+    let mut scratch = [0u8; 256];
+    loop {
+        if shared.shutting_down.load(Ordering::Acquire) {
+            return Err(CloseReason::ServerShutdown);
+        }
+        let watch = watch_until.saturating_duration_since(Instant::now());
+        if watch.is_zero() {
+            break;
+        }
+        socket
+            .set_read_timeout(Some(watch))
+            .map_err(|error| CloseReason::ReadFailed(error.kind()))?;
+        match socket.read(&mut scratch) {
+            Ok(0) => return Err(CloseReason::ClientClosed),
+            // One request per connection: anything sent after it is ignored.
+            Ok(_) => {}
+            Err(error) if is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => return Err(CloseReason::ClientReset),
+            Err(error) => return Err(CloseReason::ReadFailed(error.kind())),
+        }
+    }
+    thread::sleep(deadline.saturating_duration_since(Instant::now()));
+    Ok(())
+}
+
+/// The id of the first ping. A reconnecting browser sends the last id it
+/// saw as `Last-Event-ID`; carrying on from it keeps ids increasing across
+/// reconnects. Anything that is not a plain number up to 2^53 (the largest
+/// integer JavaScript holds exactly) starts again at 1.
+fn first_id(request: &Request) -> u64 {
+    const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+    request
+        .header("last-event-id")
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .filter(|text| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()))
+        .and_then(|text| text.parse::<u64>().ok())
+        .filter(|&last| last < MAX_SAFE_INTEGER)
+        .map_or(1, |last| last + 1)
+}
+
+/// Counts one live stream for as long as it exists.
+struct LiveStream<'a>(&'a AtomicUsize);
+
+impl<'a> LiveStream<'a> {
+    fn count(live: &'a AtomicUsize) -> LiveStream<'a> {
+        live.fetch_add(1, Ordering::AcqRel);
+        LiveStream(live)
+    }
+
+    fn now_live(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for LiveStream<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
