@@ -1,0 +1,136 @@
+//! What every integration test needs: a real server on 127.0.0.1:0 in this
+//! process, raw clients with timeouts, and polling instead of sleeping.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use ssed::{Config, Server, ServerHandle};
+
+/// No single socket operation in a test may take longer than this.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A server running on its own thread; shut down and joined on drop.
+pub struct TestServer {
+    pub handle: ServerHandle,
+    pub addr: SocketAddr,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+/// Starts a quiet server on an ephemeral port, with `adjust` applied to
+/// the defaults.
+pub fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let mut config = Config { addr: SocketAddr::from(([127, 0, 0, 1], 0)), quiet: true, ..Config::default() };
+    adjust(&mut config);
+    let server = Server::bind(config).expect("bind 127.0.0.1:0");
+    let handle = server.handle();
+    let addr = server.local_addr();
+    let accept_thread = Some(thread::spawn(move || server.run()));
+    TestServer { handle, addr, accept_thread }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A raw connection with read and write timeouts.
+    pub fn connect(&self) -> TcpStream {
+        connect(self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        if let Some(thread) = self.accept_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect to the test server");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("set read timeout");
+    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("set write timeout");
+    stream
+}
+
+/// Sends `request` and reads the whole answer until the server closes.
+/// Panics if the server does not close within [`IO_TIMEOUT`]: an answer
+/// that never ends is a failure for every caller of this function.
+pub fn exchange(server: &TestServer, request: &[u8]) -> String {
+    let mut stream = server.connect();
+    stream.write_all(request).expect("send request");
+    read_to_close(&mut stream)
+}
+
+/// Reads until EOF (a reset after the answer counts as the end too).
+pub fn read_to_close(stream: &mut TcpStream) -> String {
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => answer.extend_from_slice(&chunk[..read]),
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(error) => panic!(
+                "no end of answer after {:?} ({error}); got {:?}",
+                started.elapsed(),
+                String::from_utf8_lossy(&answer)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Reads from `stream` until the bytes read so far contain `needle`
+/// `count` times; returns everything read.
+pub fn read_until(stream: &mut TcpStream, needle: &str, count: usize) -> String {
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while String::from_utf8_lossy(&seen).matches(needle).count() < count {
+        match stream.read(&mut chunk) {
+            Ok(0) => panic!("closed before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
+            Ok(read) => seen.extend_from_slice(&chunk[..read]),
+            Err(error) => panic!("{error} before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// Polls `condition` every 5 ms until it holds or `within` passes.
+pub fn eventually(within: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < within, "not within {within:?}: {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The status code of a raw HTTP answer.
+pub fn status_of(answer: &str) -> u16 {
+    answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+/// A GET request for `path` with a Host header.
+pub fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").into_bytes()
+}
+
+/// Opens a stream on `path` and reads its head, checking the status.
+pub fn open_stream(server: &TestServer, path: &str) -> TcpStream {
+    let mut stream = server.connect();
+    stream.write_all(&get(path)).expect("send request");
+    let head = read_until(&mut stream, "\r\n\r\n", 1);
+    assert_eq!(status_of(&head), 200, "{head}");
+    stream
+}
