@@ -67,7 +67,10 @@ impl Default for Config {
 impl Config {
     /// The request-head limits the parser enforces.
     pub fn head_limits(&self) -> Limits {
-        Limits { max_head_bytes: self.max_head_bytes, max_target_bytes: self.max_target_bytes }
+        Limits {
+            max_head_bytes: self.max_head_bytes,
+            max_target_bytes: self.max_target_bytes,
+        }
     }
 }
 
@@ -128,7 +131,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ar
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
             _ => (arg, None),
         };
         let mut value = || {
@@ -144,7 +149,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ar
             "--addr" => {
                 let text = value()?;
                 config.addr = text.parse().map_err(|_| {
-                    ArgError(format!("--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"))
+                    ArgError(format!(
+                        "--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"
+                    ))
                 })?;
             }
             "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
@@ -180,12 +187,15 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ar
 fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
     match text.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ArgError(format!("{flag}: {text:?} is not a whole number from {min} to {max}"))),
+        _ => Err(ArgError(format!(
+            "{flag}: {text:?} is not a whole number from {min} to {max}"
+        ))),
     }
 }
 
 fn millis(flag: &str, text: &str, min: usize, max: usize) -> Result<Duration, ArgError> {
-    let ms = number(flag, text, min, max).map_err(|error| ArgError(format!("{error} (milliseconds)")))?;
+    let ms = number(flag, text, min, max)
+        .map_err(|error| ArgError(format!("{error} (milliseconds)")))?;
     Ok(Duration::from_millis(ms as u64))
 }
 
@@ -195,9 +205,15 @@ fn bytes(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgErr
         Some(digits) => (digits, 1024),
         None => (text, 1),
     };
-    match digits.parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
+    match digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+    {
         Some(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ArgError(format!("{flag}: {text:?} is not a size from {min} to {max} bytes"))),
+        _ => Err(ArgError(format!(
+            "{flag}: {text:?} is not a size from {min} to {max} bytes"
+        ))),
     }
 }
 
@@ -247,17 +263,31 @@ mod tests {
         let cases = [
             ("--nope", "unknown flag \"--nope\""),
             ("--interval", "--interval needs a value"),
-            ("--interval 0", "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
+            (
+                "--interval 0",
+                "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)",
+            ),
             ("--interval abc", "--interval: \"abc\""),
             ("--max-clients 0", "--max-clients: \"0\""),
-            ("--stack-size 1k", "--stack-size: \"1k\" is not a size from 16384"),
-            ("--addr localhost", "--addr: \"localhost\" is not an address"),
+            (
+                "--stack-size 1k",
+                "--stack-size: \"1k\" is not a size from 16384",
+            ),
+            (
+                "--addr localhost",
+                "--addr: \"localhost\" is not an address",
+            ),
             ("--cors-origin a\u{7f}b", "--cors-origin"),
-            ("--max-head-bytes 100 --max-target-bytes 100", "--max-target-bytes (100) must be below"),
+            (
+                "--max-head-bytes 100 --max-target-bytes 100",
+                "--max-target-bytes (100) must be below",
+            ),
         ];
         for (words, expected) in cases {
             match parse(words) {
-                Err(ArgError(message)) => assert!(message.starts_with(expected), "{words}: {message}"),
+                Err(ArgError(message)) => {
+                    assert!(message.starts_with(expected), "{words}: {message}")
+                }
                 other => panic!("{words}: {other:?}"),
             }
         }
@@ -272,8 +302,14 @@ mod tests {
             ("--retry", defaults.retry.as_millis().to_string()),
             ("--max-clients", defaults.max_clients.to_string()),
             ("--stack-size", defaults.stack_size.to_string()),
-            ("--head-timeout", defaults.head_timeout.as_millis().to_string()),
-            ("--write-timeout", defaults.write_timeout.as_millis().to_string()),
+            (
+                "--head-timeout",
+                defaults.head_timeout.as_millis().to_string(),
+            ),
+            (
+                "--write-timeout",
+                defaults.write_timeout.as_millis().to_string(),
+            ),
             ("--max-head-bytes", defaults.max_head_bytes.to_string()),
             ("--max-target-bytes", defaults.max_target_bytes.to_string()),
             ("--cors-origin", defaults.cors_origin.clone()),

@@ -45,18 +45,26 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
         Ok(request) => request,
         Err(HeadError::Parse(error)) => {
             let detail = match error {
-                ParseError::HeadTooLarge => format!("{error} (limit {} bytes)", shared.config.max_head_bytes),
-                ParseError::TargetTooLong => format!("{error} (limit {} bytes)", shared.config.max_target_bytes),
+                ParseError::HeadTooLarge => {
+                    format!("{error} (limit {} bytes)", shared.config.max_head_bytes)
+                }
+                ParseError::TargetTooLong => {
+                    format!("{error} (limit {} bytes)", shared.config.max_target_bytes)
+                }
                 _ => error.to_string(),
             };
             return answer_error(socket, shared, peer, error.status(), &detail, &[]);
         }
         Err(HeadError::TimedOut) => {
-            let detail = format!("request head not received within {} ms", shared.config.head_timeout.as_millis());
+            let detail = format!(
+                "request head not received within {} ms",
+                shared.config.head_timeout.as_millis()
+            );
             return answer_error(socket, shared, peer, 408, &detail, &[]);
         }
         Err(HeadError::Closed) => {
-            return shared.log_connection(format_args!("{peer} left before sending a whole request"));
+            return shared
+                .log_connection(format_args!("{peer} left before sending a whole request"));
         }
         Err(HeadError::Io(error)) => {
             return shared.log_connection(format_args!("{peer} read failed: {error}"));
@@ -65,11 +73,17 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
 
     let line = format!("{peer} {} {}", request.method, request.path);
     match route(&request.method, &request.path) {
-        Route::Serve { resource: Resource::Pings(style), head_only } => {
+        Route::Serve {
+            resource: Resource::Pings(style),
+            head_only,
+        } => {
             stream::serve_pings(socket, &request, style, head_only, shared, &line);
             close_gently(socket);
         }
-        Route::Serve { resource: Resource::DemoPage, head_only } => {
+        Route::Serve {
+            resource: Resource::DemoPage,
+            head_only,
+        } => {
             let page = Whole {
                 status: 200,
                 content_type: "text/html; charset=utf-8",
@@ -86,7 +100,10 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
                 .header("Allow", ALLOWED_METHODS)
                 .header("Access-Control-Allow-Origin", &shared.config.cors_origin)
                 .header("Access-Control-Allow-Methods", ALLOWED_METHODS)
-                .header("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control")
+                .header(
+                    "Access-Control-Allow-Headers",
+                    "Last-Event-ID, Cache-Control",
+                )
                 .header("Access-Control-Max-Age", "86400")
                 .header("Connection", "close")
                 .finish();
@@ -95,8 +112,18 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
         }
         Route::NotFound => answer_error(socket, shared, peer, 404, "not found", &[]),
         Route::MethodNotAllowed => {
-            let detail = format!("method {} not allowed; allowed: {ALLOWED_METHODS}", request.method);
-            answer_error(socket, shared, peer, 405, &detail, &[("Allow", ALLOWED_METHODS)]);
+            let detail = format!(
+                "method {} not allowed; allowed: {ALLOWED_METHODS}",
+                request.method
+            );
+            answer_error(
+                socket,
+                shared,
+                peer,
+                405,
+                &detail,
+                &[("Allow", ALLOWED_METHODS)],
+            );
         }
         Route::NotImplemented => {
             let detail = format!("method {} not implemented", request.method);
@@ -120,7 +147,11 @@ enum HeadError {
 /// Reads until the parser sees a whole head. The timeout counts from
 /// accept, not per read, so a client dribbling one byte a second cannot
 /// stretch it.
-fn read_request_head(mut socket: &TcpStream, shared: &Shared, accepted: Instant) -> Result<Request, HeadError> {
+fn read_request_head(
+    mut socket: &TcpStream,
+    shared: &Shared,
+    accepted: Instant,
+) -> Result<Request, HeadError> {
     let limits = shared.config.head_limits();
     let deadline = accepted + shared.config.head_timeout;
     let mut buf = Vec::with_capacity(512);
@@ -130,9 +161,14 @@ fn read_request_head(mut socket: &TcpStream, shared: &Shared, accepted: Instant)
         if remaining.is_zero() {
             return Err(HeadError::TimedOut);
         }
-        socket.set_read_timeout(Some(remaining)).map_err(HeadError::Io)?;
+        socket
+            .set_read_timeout(Some(remaining))
+            .map_err(HeadError::Io)?;
         // Never read past the limit: the parser decides at exactly the limit.
-        let room = limits.max_head_bytes.saturating_sub(buf.len()).min(chunk.len());
+        let room = limits
+            .max_head_bytes
+            .saturating_sub(buf.len())
+            .min(chunk.len());
         match socket.read(&mut chunk[..room]) {
             Ok(0) => return Err(HeadError::Closed),
             Ok(read) => buf.extend_from_slice(&chunk[..read]),
@@ -201,7 +237,10 @@ pub(crate) fn close_gently(mut socket: &TcpStream) {
 /// `set_read_timeout` expiry shows up as `WouldBlock` on Unix and
 /// `TimedOut` on Windows.
 pub(crate) fn is_timeout(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 fn now() -> String {

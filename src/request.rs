@@ -210,7 +210,14 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseEr
     let method = ascii_string(parts.method)?;
     let (path, query) = split_target(&method, &ascii_string(parts.target)?)?;
     let content_length = check_framing_and_host(&headers, version)?;
-    let request = Request { method, path, query, version, headers, content_length };
+    let request = Request {
+        method,
+        path,
+        query,
+        version,
+        headers,
+        content_length,
+    };
     Ok(Parsed::Complete { request, head_len })
 }
 
@@ -288,9 +295,11 @@ fn scan_request_line<'a>(
         }
     }
     match (target, version) {
-        (Some(target), Some(version)) if complete && version.len() == 8 => {
-            Ok(RequestLine { method, target, version })
-        }
+        (Some(target), Some(version)) if complete && version.len() == 8 => Ok(RequestLine {
+            method,
+            target,
+            version,
+        }),
         _ if complete => Err(ParseError::BadRequestLine),
         (target, version) => Ok(RequestLine {
             method,
@@ -317,17 +326,25 @@ fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
     }
     let value = value.trim_ascii();
     // field-vchar = VCHAR / obs-text, with SP and HTAB between them.
-    let allowed = |&byte: &u8| byte == b'\t' || byte == b' ' || (0x21..=0x7e).contains(&byte) || byte >= 0x80;
+    let allowed =
+        |&byte: &u8| byte == b'\t' || byte == b' ' || (0x21..=0x7e).contains(&byte) || byte >= 0x80;
     if !value.iter().all(allowed) {
         return Err(ParseError::BadHeaderValue);
     }
-    Ok(Header { name: ascii_string(name)?, value: value.to_vec() })
+    Ok(Header {
+        name: ascii_string(name)?,
+        value: value.to_vec(),
+    })
 }
 
 /// Host and body-framing rules of RFC 9112 §3.2 and §6; returns the
 /// Content-Length.
 fn check_framing_and_host(headers: &[Header], version: Version) -> Result<Option<u64>, ParseError> {
-    let named = |name: &'static str| headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name));
+    let named = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    };
     match (named("host").count(), version) {
         (0, Version::Http11) => return Err(ParseError::MissingHost),
         (0 | 1, _) => {}
@@ -378,7 +395,8 @@ fn split_target(method: &str, target: &str) -> Result<(String, String), ParseErr
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 fn ascii_string(bytes: &[u8]) -> Result<String, ParseError> {

@@ -71,14 +71,24 @@ pub fn route(method: &str, path: &str) -> Route {
         return Route::NotImplemented;
     }
     if path == "*" {
-        return if method == "OPTIONS" { Route::Preflight } else { Route::NotFound };
+        return if method == "OPTIONS" {
+            Route::Preflight
+        } else {
+            Route::NotFound
+        };
     }
     let Some(&(_, resource)) = RESOURCES.iter().find(|(known, _)| *known == path) else {
         return Route::NotFound;
     };
     match method {
-        "GET" => Route::Serve { resource, head_only: false },
-        "HEAD" => Route::Serve { resource, head_only: true },
+        "GET" => Route::Serve {
+            resource,
+            head_only: false,
+        },
+        "HEAD" => Route::Serve {
+            resource,
+            head_only: true,
+        },
         "OPTIONS" => Route::Preflight,
         _ => Route::MethodNotAllowed,
     }
@@ -93,10 +103,38 @@ mod tests {
         let named = Resource::Pings(PingStyle::Named);
         let unnamed = Resource::Pings(PingStyle::Unnamed);
         let cases = [
-            ("GET", "/", Route::Serve { resource: Resource::DemoPage, head_only: false }),
-            ("GET", "/sse", Route::Serve { resource: named, head_only: false }),
-            ("HEAD", "/sse", Route::Serve { resource: named, head_only: true }),
-            ("GET", "/messages", Route::Serve { resource: unnamed, head_only: false }),
+            (
+                "GET",
+                "/",
+                Route::Serve {
+                    resource: Resource::DemoPage,
+                    head_only: false,
+                },
+            ),
+            (
+                "GET",
+                "/sse",
+                Route::Serve {
+                    resource: named,
+                    head_only: false,
+                },
+            ),
+            (
+                "HEAD",
+                "/sse",
+                Route::Serve {
+                    resource: named,
+                    head_only: true,
+                },
+            ),
+            (
+                "GET",
+                "/messages",
+                Route::Serve {
+                    resource: unnamed,
+                    head_only: false,
+                },
+            ),
             ("OPTIONS", "/sse", Route::Preflight),
             ("OPTIONS", "*", Route::Preflight),
             ("GET", "*", Route::NotFound),

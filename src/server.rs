@@ -89,7 +89,9 @@ impl Server {
 
     /// A handle for reading counters and shutting down from other threads.
     pub fn handle(&self) -> ServerHandle {
-        ServerHandle { shared: Arc::clone(&self.shared) }
+        ServerHandle {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// Accepts connections until [`ServerHandle::shutdown`]. Every failure
@@ -106,7 +108,10 @@ impl Server {
                     accept_errors.log(format_args!("accept failed: {error}"));
                     // Out of file descriptors or memory: the pending connection
                     // stays queued, so pause instead of spinning on the error.
-                    if !matches!(error.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted) {
+                    if !matches!(
+                        error.kind(),
+                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                    ) {
                         thread::sleep(Duration::from_millis(10));
                     }
                 }
@@ -159,9 +164,13 @@ impl ConnectionSlot {
         let max = shared.config.max_clients;
         shared
             .live_connections
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| (live < max).then_some(live + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
+                (live < max).then_some(live + 1)
+            })
             .ok()?;
-        Some(ConnectionSlot { shared: Arc::clone(shared) })
+        Some(ConnectionSlot {
+            shared: Arc::clone(shared),
+        })
     }
 }
 
@@ -176,7 +185,12 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
     let Ok(peer) = stream.peer_addr() else { return };
     let Some(slot) = ConnectionSlot::claim(shared) else {
         let max = shared.config.max_clients;
-        return refuse(shared, &stream, peer, &format!("server full, {max} of {max} connections in use"));
+        return refuse(
+            shared,
+            &stream,
+            peer,
+            &format!("server full, {max} of {max} connections in use"),
+        );
     };
     // The thread gets one reference; we keep one so that, if the spawn
     // fails and drops the thread's closure, we can still answer.
@@ -187,7 +201,12 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
         .stack_size(shared.config.stack_size)
         .spawn(move || connection::serve(&for_thread, peer, slot));
     if let Err(error) = spawned {
-        refuse(shared, &stream, peer, &format!("could not start a thread: {error}"));
+        refuse(
+            shared,
+            &stream,
+            peer,
+            &format!("could not start a thread: {error}"),
+        );
     }
 }
 
@@ -215,7 +234,10 @@ fn refuse(shared: &Shared, mut stream: &TcpStream, peer: SocketAddr, why: &str) 
         .header("Connection", "close")
         .finish();
     sse::encode_retry(retry, &mut answer);
-    sse::encode_comment(&format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()), &mut answer);
+    sse::encode_comment(
+        &format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()),
+        &mut answer,
+    );
     let _ = stream.write(&answer);
     let _ = stream.shutdown(Shutdown::Write);
     shared.log_connection(format_args!("{peer} refused: {why}"));
@@ -230,11 +252,17 @@ struct RateLimitedLog {
 
 impl RateLimitedLog {
     fn log(&mut self, line: std::fmt::Arguments<'_>) {
-        if self.last.is_some_and(|last| last.elapsed() < Duration::from_secs(1)) {
+        if self
+            .last
+            .is_some_and(|last| last.elapsed() < Duration::from_secs(1))
+        {
             self.suppressed += 1;
             return;
         }
-        log(format_args!("{line} ({} more since the last report)", self.suppressed));
+        log(format_args!(
+            "{line} ({} more since the last report)",
+            self.suppressed
+        ));
         self.last = Some(Instant::now());
         self.suppressed = 0;
     }

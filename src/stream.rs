@@ -88,16 +88,26 @@ pub(crate) fn serve_pings(
     }
     let started = Instant::now();
     let live = LiveStream::count(&shared.live_streams);
-    shared.log_connection(format_args!("{log_prefix} -> 200 streaming ({} live)", live.now_live()));
+    shared.log_connection(format_args!(
+        "{log_prefix} -> 200 streaming ({} live)",
+        live.now_live()
+    ));
     let (reason, events) = ping_loop(socket, style, first_id(request), shared);
     drop(live);
     let seconds = started.elapsed().as_secs_f64();
-    shared.log_connection(format_args!("{log_prefix} left after {seconds:.1} s, {events} events: {reason}"));
+    shared.log_connection(format_args!(
+        "{log_prefix} left after {seconds:.1} s, {events} events: {reason}"
+    ));
 }
 
 /// Writes pings until something ends the stream; returns why, and how many
 /// events were sent.
-fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &Shared) -> (CloseReason, u64) {
+fn ping_loop(
+    mut socket: &TcpStream,
+    style: PingStyle,
+    first_id: u64,
+    shared: &Shared,
+) -> (CloseReason, u64) {
     let config = &shared.config;
     // Buffers reused for every frame: after the first, no allocation.
     let mut frame = event_stream_head(&config.cors_origin, &http_date(SystemTime::now()));
@@ -149,7 +159,11 @@ fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &S
 /// # Errors
 ///
 /// The [`CloseReason`] when the client leaves or the server shuts down first.
-fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Result<(), CloseReason> {
+fn wait_until(
+    mut socket: &TcpStream,
+    deadline: Instant,
+    shared: &Shared,
+) -> Result<(), CloseReason> {
     let timer_wheel_slack = shared.config.interval / 8 + Duration::from_millis(10);
     let watch_until = deadline.checked_sub(timer_wheel_slack).unwrap_or(deadline);
     let mut scratch = [0u8; 256];
@@ -169,7 +183,9 @@ fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Res
             // One request per connection: anything sent after it is ignored.
             Ok(_) => {}
             Err(error) if is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => return Err(CloseReason::ClientReset),
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+                return Err(CloseReason::ClientReset)
+            }
             Err(error) => return Err(CloseReason::ReadFailed(error.kind())),
         }
     }

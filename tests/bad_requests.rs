@@ -14,11 +14,22 @@ use support::{exchange, get, read_to_close, start, status_of};
 fn check(server: &support::TestServer, name: &str, request: &[u8], status: u16, reason: &str) {
     let answer = exchange(server, request);
     assert_eq!(status_of(&answer), status, "{name}: {answer}");
-    assert!(!answer.contains("text/event-stream"), "{name} must not stream: {answer}");
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{name}: no head end"));
+    assert!(
+        !answer.contains("text/event-stream"),
+        "{name} must not stream: {answer}"
+    );
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{name}: no head end"));
     assert!(head.contains("\r\nConnection: close"), "{name}: {head}");
-    assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())), "{name}: {answer}");
-    assert!(body.starts_with(&format!("{status} {reason}")), "{name}: body {body:?}");
+    assert!(
+        head.contains(&format!("\r\nContent-Length: {}", body.len())),
+        "{name}: {answer}"
+    );
+    assert!(
+        body.starts_with(&format!("{status} {reason}")),
+        "{name}: body {body:?}"
+    );
 }
 
 #[test]
@@ -56,14 +67,47 @@ fn unknown_paths_methods_and_versions() {
     let server = start(|_| {});
     check(&server, "unknown path", &get("/nope"), 404, "not found");
     check(&server, "trailing slash", &get("/sse/"), 404, "not found");
-    check(&server, "post", b"POST /sse HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 405, "method POST");
-    check(&server, "unknown method", b"BREW /sse HTTP/1.1\r\nHost: a\r\n\r\n", 501, "method BREW not implemented");
-    check(&server, "http/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "HTTP version not supported");
-    check(&server, "http/1.2", b"GET /sse HTTP/1.2\r\nHost: a\r\n\r\n", 505, "HTTP version not supported");
-    check(&server, "http/0.9 style", b"GET /sse HTTP/0.9\r\n\r\n", 505, "HTTP version not supported");
+    check(
+        &server,
+        "post",
+        b"POST /sse HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+        405,
+        "method POST",
+    );
+    check(
+        &server,
+        "unknown method",
+        b"BREW /sse HTTP/1.1\r\nHost: a\r\n\r\n",
+        501,
+        "method BREW not implemented",
+    );
+    check(
+        &server,
+        "http/2 preface",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        505,
+        "HTTP version not supported",
+    );
+    check(
+        &server,
+        "http/1.2",
+        b"GET /sse HTTP/1.2\r\nHost: a\r\n\r\n",
+        505,
+        "HTTP version not supported",
+    );
+    check(
+        &server,
+        "http/0.9 style",
+        b"GET /sse HTTP/0.9\r\n\r\n",
+        505,
+        "HTTP version not supported",
+    );
 
     let answer = exchange(&server, b"DELETE / HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert!(answer.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"),
+        "{answer}"
+    );
 }
 
 #[test]
@@ -74,35 +118,72 @@ fn limits_are_inclusive_and_one_past_is_refused() {
     });
     // Target: 100 bytes is served (404 for an unknown path), 101 is 414.
     let target = |length: usize| format!("/{}", "a".repeat(length - 1));
-    check(&server, "target at limit", &get(&target(100)), 404, "not found");
-    check(&server, "target over limit", &get(&target(101)), 414, "request target too long (limit 100 bytes)");
+    check(
+        &server,
+        "target at limit",
+        &get(&target(100)),
+        404,
+        "not found",
+    );
+    check(
+        &server,
+        "target over limit",
+        &get(&target(101)),
+        414,
+        "request target too long (limit 100 bytes)",
+    );
 
     // Head: exactly 1024 bytes is served, 1025 is 431.
     let head = |length: usize| {
         let bare = "GET /sse HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n".len();
-        format!("GET /sse HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "v".repeat(length - bare)).into_bytes()
+        format!(
+            "GET /sse HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "v".repeat(length - bare)
+        )
+        .into_bytes()
     };
     let mut at_limit = server.connect();
     at_limit.write_all(&head(1024)).expect("send");
     let first = support::read_until(&mut at_limit, "data: ", 1);
     assert_eq!(status_of(&first), 200, "{first}");
-    check(&server, "head over limit", &head(1025), 431, "request head too large (limit 1024 bytes)");
+    check(
+        &server,
+        "head over limit",
+        &head(1025),
+        431,
+        "request head too large (limit 1024 bytes)",
+    );
     // A head that never ends is refused at the limit, not read forever.
     let mut endless = b"GET /sse HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
     endless.extend(std::iter::repeat_n(b'v', 4096));
-    check(&server, "endless header", &endless, 431, "request head too large");
+    check(
+        &server,
+        "endless header",
+        &endless,
+        431,
+        "request head too large",
+    );
 }
 
 #[test]
 fn slow_head_gets_408_and_the_connection_closes() {
     let server = start(|config| config.head_timeout = Duration::from_millis(300));
     let mut stream = server.connect();
-    stream.write_all(b"GET /sse HTTP/1.1\r\nHost: a\r\n").expect("send half a head");
+    stream
+        .write_all(b"GET /sse HTTP/1.1\r\nHost: a\r\n")
+        .expect("send half a head");
     let started = Instant::now();
     let answer = read_to_close(&mut stream);
     assert_eq!(status_of(&answer), 408, "{answer}");
-    assert!(answer.contains("request head not received within 300 ms"), "{answer}");
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        answer.contains("request head not received within 300 ms"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
 
     // A silent client is timed out the same way.
     let answer = read_to_close(&mut server.connect());
@@ -126,7 +207,11 @@ fn client_that_leaves_mid_head_frees_its_slot() {
     let server = start(|_| {});
     {
         let mut stream = server.connect();
-        stream.write_all(b"GET /sse HTTP/1.1\r\nHo").expect("send part");
+        stream
+            .write_all(b"GET /sse HTTP/1.1\r\nHo")
+            .expect("send part");
     }
-    support::eventually(Duration::from_secs(2), "slot freed", || server.handle.live_connections() == 0);
+    support::eventually(Duration::from_secs(2), "slot freed", || {
+        server.handle.live_connections() == 0
+    });
 }

@@ -23,13 +23,21 @@ pub struct TestServer {
 /// Starts a quiet server on an ephemeral port, with `adjust` applied to
 /// the defaults.
 pub fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config { addr: SocketAddr::from(([127, 0, 0, 1], 0)), quiet: true, ..Config::default() };
+    let mut config = Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        quiet: true,
+        ..Config::default()
+    };
     adjust(&mut config);
     let server = Server::bind(config).expect("bind 127.0.0.1:0");
     let handle = server.handle();
     let addr = server.local_addr();
     let accept_thread = Some(thread::spawn(move || server.run()));
-    TestServer { handle, addr, accept_thread }
+    TestServer {
+        handle,
+        addr,
+        accept_thread,
+    }
 }
 
 impl TestServer {
@@ -54,8 +62,12 @@ impl Drop for TestServer {
 
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect to the test server");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("set read timeout");
-    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("set write timeout");
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("set read timeout");
+    stream
+        .set_write_timeout(Some(IO_TIMEOUT))
+        .expect("set write timeout");
     stream
 }
 
@@ -63,7 +75,12 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
 /// Panics if the server does not close within [`IO_TIMEOUT`]: an answer
 /// that never ends is a failure for every caller of this function.
 pub fn exchange(server: &TestServer, request: &[u8]) -> String {
-    let mut stream = server.connect();
+    exchange_addr(server.addr, request)
+}
+
+/// [`exchange`] with a server at `addr`.
+pub fn exchange_addr(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = connect(addr);
     stream.write_all(request).expect("send request");
     read_to_close(&mut stream)
 }
@@ -95,9 +112,15 @@ pub fn read_until(stream: &mut TcpStream, needle: &str, count: usize) -> String 
     let mut chunk = [0u8; 4096];
     while String::from_utf8_lossy(&seen).matches(needle).count() < count {
         match stream.read(&mut chunk) {
-            Ok(0) => panic!("closed before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
+            Ok(0) => panic!(
+                "closed before {count} × {needle:?}: {:?}",
+                String::from_utf8_lossy(&seen)
+            ),
             Ok(read) => seen.extend_from_slice(&chunk[..read]),
-            Err(error) => panic!("{error} before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
+            Err(error) => panic!(
+                "{error} before {count} × {needle:?}: {:?}",
+                String::from_utf8_lossy(&seen)
+            ),
         }
     }
     String::from_utf8_lossy(&seen).into_owned()
@@ -133,4 +156,57 @@ pub fn open_stream(server: &TestServer, path: &str) -> TcpStream {
     let head = read_until(&mut stream, "\r\n\r\n", 1);
     assert_eq!(status_of(&head), 200, "{head}");
     stream
+}
+
+/// Whether the real program `name` can be run. On a developer machine
+/// without it the test says plainly that it is skipped and how to install
+/// it; in CI (`CI` set) a missing program is a failure, since `.ci/run`
+/// installs it.
+pub fn have_program(name: &str, version_flag: &str) -> bool {
+    let found = std::process::Command::new(name)
+        .arg(version_flag)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is missing in CI; .ci/run should have installed it"
+        );
+        eprintln!(
+            "SKIPPED: {name} is not installed, so this real-client test did not run. \
+             Install what these tests use with: sudo apt-get install curl chromium nginx-light"
+        );
+    }
+    found
+}
+
+/// Lines a child process writes, delivered through a channel so that a
+/// test can wait for them with a timeout.
+pub fn lines_of(reader: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for the next line that contains `needle`; returns it.
+pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(error) => panic!("no line with {needle:?}: {error}"),
+        }
+    }
 }

@@ -1,0 +1,75 @@
+//! The real `curl`, as people poke a server from a terminal.
+
+mod support;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{have_program, start};
+
+#[test]
+fn curl_n_prints_the_first_frame_at_once_and_then_one_per_interval() {
+    if !have_program("curl", "--version") {
+        return;
+    }
+    let server = start(|config| config.interval = Duration::from_millis(300));
+    let started = Instant::now();
+    let mut curl = Command::new("curl")
+        .args(["-sN", "--max-time", "5", &server.url("/sse")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start curl");
+    let mut output = curl.stdout.take().expect("piped stdout");
+    let mut seen = String::new();
+    let mut arrivals = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while arrivals.len() < 4 {
+        let read = output.read(&mut chunk).expect("read curl's output");
+        assert!(read > 0, "curl ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&chunk[..read]));
+        while arrivals.len() < seen.matches("\n\n").count() {
+            arrivals.push(started.elapsed());
+        }
+    }
+    let _ = curl.kill();
+    let _ = curl.wait();
+
+    assert!(
+        seen.starts_with("retry: 3000\nid: 1\nevent: ping\ndata: "),
+        "{seen}"
+    );
+    // curl starts and connects within this bound; the frame does not wait for an interval.
+    assert!(
+        arrivals[0] < Duration::from_millis(280),
+        "first frame after {:?}",
+        arrivals[0]
+    );
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap > Duration::from_millis(200) && gap < Duration::from_millis(600),
+            "gap {gap:?} in {arrivals:?}"
+        );
+    }
+}
+
+#[test]
+fn curl_head_shows_the_stream_head_without_hanging() {
+    if !have_program("curl", "--version") {
+        return;
+    }
+    let server = start(|_| {});
+    let output = Command::new("curl")
+        .args(["-sI", "--max-time", "5", &server.url("/sse")])
+        .output()
+        .expect("run curl -I");
+    assert!(output.status.success(), "curl -I exit {:?}", output.status);
+    let head = String::from_utf8_lossy(&output.stdout);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("Content-Type: text/event-stream\r\n"),
+        "{head}"
+    );
+}
