@@ -142,3 +142,38 @@ fn many_streams_at_once_each_get_their_own_thread() {
         server.handle.live_connections() == 0
     });
 }
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
+    // Pings as fast as the loop can write fill the socket buffers in a
+    // moment; at 500 ms that would take hours.
+    let server = start(|config| {
+        config.interval = Duration::from_micros(1);
+        config.write_timeout = Duration::from_millis(300);
+    });
+    let stalled = open_stream(&server, "/sse");
+    eventually(Duration::from_secs(1), "stream counted", || server.handle.live_streams() == 1);
+
+    // The stalled client still holds its socket open, sends no FIN or RST:
+    // only the write timeout can end its stream.
+    eventually(Duration::from_secs(10), "stalled stream dropped", || server.handle.live_streams() == 0);
+    eventually(Duration::from_secs(2), "slot given back", || server.handle.live_connections() == 0);
+
+    // Meanwhile the server serves others.
+    let mut other = open_stream(&server, "/messages");
+    read_until(&mut other, "id: 100\n", 1);
+    drop(stalled);
+}
+
+#[test]
+fn a_thread_the_os_refuses_is_answered_and_the_server_goes_on() {
+    // No machine here can map a 1 TiB stack, so every spawn fails.
+    let server = start(|config| config.stack_size = 1 << 40);
+    for _ in 0..3 {
+        let answer = support::exchange(&server, &support::get("/sse"));
+        assert_eq!(status_of(&answer), 200, "{answer}");
+        assert!(answer.contains(": ssed is busy (could not start a thread: "), "{answer}");
+        assert!(answer.contains("\nretry: 3000\n"), "{answer}");
+    }
+    assert_eq!(server.handle.live_connections(), 0);
+}
