@@ -152,12 +152,18 @@ fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
         config.write_timeout = Duration::from_millis(300);
     });
     let stalled = open_stream(&server, "/sse");
-    eventually(Duration::from_secs(1), "stream counted", || server.handle.live_streams() == 1);
+    eventually(Duration::from_secs(1), "stream counted", || {
+        server.handle.live_streams() == 1
+    });
 
     // The stalled client still holds its socket open, sends no FIN or RST:
     // only the write timeout can end its stream.
-    eventually(Duration::from_secs(10), "stalled stream dropped", || server.handle.live_streams() == 0);
-    eventually(Duration::from_secs(2), "slot given back", || server.handle.live_connections() == 0);
+    eventually(Duration::from_secs(10), "stalled stream dropped", || {
+        server.handle.live_streams() == 0
+    });
+    eventually(Duration::from_secs(2), "slot given back", || {
+        server.handle.live_connections() == 0
+    });
 
     // Meanwhile the server serves others.
     let mut other = open_stream(&server, "/messages");
@@ -172,7 +178,10 @@ fn a_thread_the_os_refuses_is_answered_and_the_server_goes_on() {
     for _ in 0..3 {
         let answer = support::exchange(&server, &support::get("/sse"));
         assert_eq!(status_of(&answer), 200, "{answer}");
-        assert!(answer.contains(": ssed is busy (could not start a thread: "), "{answer}");
+        assert!(
+            answer.contains(": ssed is busy (could not start a thread: "),
+            "{answer}"
+        );
         assert!(answer.contains("\nretry: 3000\n"), "{answer}");
     }
     assert_eq!(server.handle.live_connections(), 0);

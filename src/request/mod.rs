@@ -20,7 +20,11 @@
 //! Not here: reading bodies (none of ssed's endpoints take one), chunked
 //! decoding, persistent connections, percent-decoding of paths.
 
-use std::fmt;
+mod error;
+mod meaning;
+
+pub use error::ParseError;
+use meaning::{check_framing_and_host, split_target};
 
 /// Size limits for a request head, from [`crate::Config`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,83 +93,6 @@ pub enum Parsed {
     /// Everything so far is a valid start: read more and call again.
     Incomplete,
 }
-
-/// Why a request head was refused. Each maps to one status in [`Self::status`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParseError {
-    /// The request line is not `method SP target SP HTTP/x.y`.
-    BadRequestLine,
-    /// A header line has no colon.
-    HeaderWithoutColon,
-    /// Whitespace between the field name and the colon (RFC 9112 §5.1: MUST 400).
-    SpaceBeforeColon,
-    /// A line that starts with whitespace: obs-fold, which RFC 9112 §5.2 lets us reject.
-    ObsoleteLineFolding,
-    /// The field name is empty or holds a byte outside the token set.
-    BadHeaderName,
-    /// The field value holds a control byte such as NUL or a bare CR.
-    BadHeaderValue,
-    /// An HTTP/1.1 request without `Host` (RFC 9112 §3.2: MUST 400).
-    MissingHost,
-    /// More than one `Host` line (RFC 9112 §3.2: MUST 400).
-    DuplicateHost,
-    /// `Content-Length` is not digits, or two of them disagree.
-    BadContentLength,
-    /// Both `Content-Length` and `Transfer-Encoding`: a smuggling attempt
-    /// (RFC 9112 §6.1), refused.
-    ContentLengthWithTransferEncoding,
-    /// The request-target is over [`Limits::max_target_bytes`].
-    TargetTooLong,
-    /// The head is over [`Limits::max_head_bytes`].
-    HeadTooLarge,
-    /// A well-formed version other than HTTP/1.0 and HTTP/1.1, e.g. HTTP/2.0.
-    UnsupportedVersion,
-}
-
-impl ParseError {
-    /// The status code that answers this error.
-    pub fn status(self) -> u16 {
-        match self {
-            ParseError::TargetTooLong => 414,
-            ParseError::HeadTooLarge => 431,
-            ParseError::UnsupportedVersion => 505,
-            ParseError::BadRequestLine
-            | ParseError::HeaderWithoutColon
-            | ParseError::SpaceBeforeColon
-            | ParseError::ObsoleteLineFolding
-            | ParseError::BadHeaderName
-            | ParseError::BadHeaderValue
-            | ParseError::MissingHost
-            | ParseError::DuplicateHost
-            | ParseError::BadContentLength
-            | ParseError::ContentLengthWithTransferEncoding => 400,
-        }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ParseError::BadRequestLine => "malformed request line",
-            ParseError::HeaderWithoutColon => "header line without a colon",
-            ParseError::SpaceBeforeColon => "whitespace between header name and colon",
-            ParseError::ObsoleteLineFolding => "header line starts with whitespace (obs-fold)",
-            ParseError::BadHeaderName => "invalid header name",
-            ParseError::BadHeaderValue => "control byte in header value",
-            ParseError::MissingHost => "HTTP/1.1 request without Host",
-            ParseError::DuplicateHost => "more than one Host header",
-            ParseError::BadContentLength => "invalid Content-Length",
-            ParseError::ContentLengthWithTransferEncoding => {
-                "both Content-Length and Transfer-Encoding"
-            }
-            ParseError::TargetTooLong => "request target too long",
-            ParseError::HeadTooLarge => "request head too large",
-            ParseError::UnsupportedVersion => "HTTP version not supported",
-        })
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// Parses the request head at the start of `buf`.
 ///
@@ -337,68 +264,6 @@ fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
     })
 }
 
-/// Host and body-framing rules of RFC 9112 §3.2 and §6; returns the
-/// Content-Length.
-fn check_framing_and_host(headers: &[Header], version: Version) -> Result<Option<u64>, ParseError> {
-    let named = |name: &'static str| {
-        headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-    };
-    match (named("host").count(), version) {
-        (0, Version::Http11) => return Err(ParseError::MissingHost),
-        (0 | 1, _) => {}
-        _ => return Err(ParseError::DuplicateHost),
-    }
-    let mut content_length = None;
-    for header in named("content-length") {
-        let digits = !header.value.is_empty() && header.value.iter().all(u8::is_ascii_digit);
-        let length = std::str::from_utf8(&header.value)
-            .ok()
-            .filter(|_| digits)
-            .and_then(|text| text.parse::<u64>().ok())
-            .ok_or(ParseError::BadContentLength)?;
-        if content_length.is_some_and(|earlier| earlier != length) {
-            return Err(ParseError::BadContentLength);
-        }
-        content_length = Some(length);
-    }
-    if content_length.is_some() && named("transfer-encoding").next().is_some() {
-        return Err(ParseError::ContentLengthWithTransferEncoding);
-    }
-    Ok(content_length)
-}
-
-/// Reduces the four request-target forms (RFC 9112 §3.2) to path and query.
-fn split_target(method: &str, target: &str) -> Result<(String, String), ParseError> {
-    let origin_form = if target.starts_with('/') {
-        target
-    } else if target == "*" && method == "OPTIONS" {
-        return Ok(("*".to_owned(), String::new()));
-    } else if let Some(after_scheme) = strip_prefix_ignore_case(target, "http://")
-        .or_else(|| strip_prefix_ignore_case(target, "https://"))
-    {
-        // "A server MUST accept the absolute-form in requests" (§3.2.2).
-        match after_scheme.find(['/', '?']) {
-            Some(start) if after_scheme[start..].starts_with('/') => &after_scheme[start..],
-            Some(start) => return Ok(("/".to_owned(), after_scheme[start + 1..].to_owned())),
-            None => "/",
-        }
-    } else {
-        return Err(ParseError::BadRequestLine);
-    };
-    Ok(match origin_form.split_once('?') {
-        Some((path, query)) => (path.to_owned(), query.to_owned()),
-        None => (origin_form.to_owned(), String::new()),
-    })
-}
-
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
-}
-
 fn ascii_string(bytes: &[u8]) -> Result<String, ParseError> {
     // Callers pass bytes already checked to be visible ASCII.
     String::from_utf8(bytes.to_vec()).map_err(|_| ParseError::BadRequestLine)
@@ -410,5 +275,4 @@ fn is_tchar(byte: u8) -> bool {
 }
 
 #[cfg(test)]
-#[path = "request_tests.rs"]
 mod tests;

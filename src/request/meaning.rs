@@ -1,0 +1,70 @@
+//! What a well-formed head means beyond its grammar: the `Host` and
+//! body-framing rules of RFC 9112, and the four request-target forms
+//! reduced to a path and a query.
+
+use super::{Header, ParseError, Version};
+
+/// Host and body-framing rules of RFC 9112 §3.2 and §6; returns the
+/// Content-Length.
+pub(super) fn check_framing_and_host(
+    headers: &[Header],
+    version: Version,
+) -> Result<Option<u64>, ParseError> {
+    let named = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    };
+    match (named("host").count(), version) {
+        (0, Version::Http11) => return Err(ParseError::MissingHost),
+        (0 | 1, _) => {}
+        _ => return Err(ParseError::DuplicateHost),
+    }
+    let mut content_length = None;
+    for header in named("content-length") {
+        let digits = !header.value.is_empty() && header.value.iter().all(u8::is_ascii_digit);
+        let length = std::str::from_utf8(&header.value)
+            .ok()
+            .filter(|_| digits)
+            .and_then(|text| text.parse::<u64>().ok())
+            .ok_or(ParseError::BadContentLength)?;
+        if content_length.is_some_and(|earlier| earlier != length) {
+            return Err(ParseError::BadContentLength);
+        }
+        content_length = Some(length);
+    }
+    if content_length.is_some() && named("transfer-encoding").next().is_some() {
+        return Err(ParseError::ContentLengthWithTransferEncoding);
+    }
+    Ok(content_length)
+}
+
+/// Reduces the four request-target forms (RFC 9112 §3.2) to path and query.
+pub(super) fn split_target(method: &str, target: &str) -> Result<(String, String), ParseError> {
+    let origin_form = if target.starts_with('/') {
+        target
+    } else if target == "*" && method == "OPTIONS" {
+        return Ok(("*".to_owned(), String::new()));
+    } else if let Some(after_scheme) = strip_prefix_ignore_case(target, "http://")
+        .or_else(|| strip_prefix_ignore_case(target, "https://"))
+    {
+        // "A server MUST accept the absolute-form in requests" (§3.2.2).
+        match after_scheme.find(['/', '?']) {
+            Some(start) if after_scheme[start..].starts_with('/') => &after_scheme[start..],
+            Some(start) => return Ok(("/".to_owned(), after_scheme[start + 1..].to_owned())),
+            None => "/",
+        }
+    } else {
+        return Err(ParseError::BadRequestLine);
+    };
+    Ok(match origin_form.split_once('?') {
+        Some((path, query)) => (path.to_owned(), query.to_owned()),
+        None => (origin_form.to_owned(), String::new()),
+    })
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
