@@ -28,9 +28,8 @@ pub fn write_rfc3339_millis(time: SystemTime, out: &mut String) {
 /// `time` as an HTTP date (RFC 9110 §5.6.7), e.g. `Wed, 25 Nov 2026 18:40:30 GMT`.
 pub fn http_date(time: SystemTime) -> String {
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let parts = CivilTime::from(time);
     // 1970-01-01 was a Thursday.
     let weekday = WEEKDAYS[parts.days_since_epoch.rem_euclid(7) as usize];
@@ -80,16 +79,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153; // March = 0
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -117,36 +111,11 @@ mod tests {
     #[test]
     fn known_instants() {
         let cases = [
-            (
-                0,
-                0,
-                "1970-01-01T00:00:00.000Z",
-                "Thu, 01 Jan 1970 00:00:00 GMT",
-            ),
-            (
-                951_782_400,
-                5,
-                "2000-02-29T00:00:00.005Z",
-                "Tue, 29 Feb 2000 00:00:00 GMT",
-            ),
-            (
-                1_764_096_030,
-                123,
-                "2025-11-25T18:40:30.123Z",
-                "Tue, 25 Nov 2025 18:40:30 GMT",
-            ),
-            (
-                1_795_632_030,
-                999,
-                "2026-11-25T18:40:30.999Z",
-                "Wed, 25 Nov 2026 18:40:30 GMT",
-            ),
-            (
-                4_107_542_399,
-                0,
-                "2100-02-28T23:59:59.000Z",
-                "Sun, 28 Feb 2100 23:59:59 GMT",
-            ),
+            (0, 0, "1970-01-01T00:00:00.000Z", "Thu, 01 Jan 1970 00:00:00 GMT"),
+            (951_782_400, 5, "2000-02-29T00:00:00.005Z", "Tue, 29 Feb 2000 00:00:00 GMT"),
+            (1_764_096_030, 123, "2025-11-25T18:40:30.123Z", "Tue, 25 Nov 2025 18:40:30 GMT"),
+            (1_795_632_030, 999, "2026-11-25T18:40:30.999Z", "Wed, 25 Nov 2026 18:40:30 GMT"),
+            (4_107_542_399, 0, "2100-02-28T23:59:59.000Z", "Sun, 28 Feb 2100 23:59:59 GMT"),
         ];
         for (seconds, millis, rfc3339, imf) in cases {
             assert_eq!(Rfc3339(at(seconds, millis)).to_string(), rfc3339);

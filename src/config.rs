@@ -44,6 +44,31 @@ pub struct Config {
     pub cors_origin: String,
     /// No per-connection log lines (`--quiet`). Default off.
     pub quiet: bool,
+    /// Published events kept for replay to reconnecting `/events` clients
+    /// (`--history`). Default 1024.
+    pub history: usize,
+    /// Largest event data accepted from any publisher (`--max-event-bytes`);
+    /// over it `POST /publish` answers 413. Default 65536.
+    pub max_event_bytes: usize,
+    /// Enables `POST /publish` with this bearer token (`--publish-token`, or
+    /// the `SSED_PUBLISH_TOKEN` environment variable). Default none: no
+    /// `/publish` endpoint at all.
+    pub publish_token: Option<Secret>,
+    /// Publish each line of standard input as an event (`--stdin`).
+    pub stdin: bool,
+    /// Event name for the lines of `--stdin` (`--stdin-event`). Default
+    /// none: unnamed events, for `onmessage`.
+    pub stdin_event: Option<String>,
+}
+
+/// A value that `Debug` never prints, so a token cannot leak into a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 impl Default for Config {
@@ -60,6 +85,11 @@ impl Default for Config {
             max_target_bytes: 2048,
             cors_origin: "*".to_owned(),
             quiet: false,
+            history: 1024,
+            max_event_bytes: 64 * 1024,
+            publish_token: None,
+            stdin: false,
+            stdin_event: None,
         }
     }
 }
@@ -67,10 +97,7 @@ impl Default for Config {
 impl Config {
     /// The request-head limits the parser enforces.
     pub fn head_limits(&self) -> Limits {
-        Limits {
-            max_head_bytes: self.max_head_bytes,
-            max_target_bytes: self.max_target_bytes,
-        }
+        Limits { max_head_bytes: self.max_head_bytes, max_target_bytes: self.max_target_bytes }
     }
 }
 
@@ -102,7 +129,7 @@ pub const USAGE: &str = "\
 usage: ssed [flags]
 
 A Server-Sent Events server: GET /sse (named pings), GET /messages
-(unnamed pings), GET / (demo page).
+(unnamed pings), GET /events (published events), GET / (demo page).
 
 flags (default in brackets):
   --addr ADDR              listen address [127.0.0.1:8080]
@@ -116,24 +143,32 @@ flags (default in brackets):
   --max-target-bytes N     request target limit, then 414 [2048]
   --cors-origin ORIGIN     Access-Control-Allow-Origin value [*]
   --quiet                  no per-connection log lines
+  --history N              events kept for Last-Event-ID replay [1024]
+  --max-event-bytes N      largest event data to publish, then 413 [65536]
+  --publish-token TOKEN    enable POST /publish with this bearer token
+                           (or set SSED_PUBLISH_TOKEN, kept out of ps) [none]
+  --stdin                  publish each line of standard input as an event
+  --stdin-event NAME       event name for --stdin lines [none]
   -h, --help               print this help
   -V, --version            print the version
 ";
 
-/// Parses the words after the program name.
+/// Parses the words after the program name. `env_publish_token` is the
+/// value of `SSED_PUBLISH_TOKEN`, used when `--publish-token` is not given.
 ///
 /// # Errors
 ///
 /// An [`ArgError`] for an unknown flag, a missing value, or a value out of
 /// its range; the message names the flag and the range.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, ArgError> {
+pub fn parse_args<I: IntoIterator<Item = String>>(
+    args: I,
+    env_publish_token: Option<String>,
+) -> Result<Command, ArgError> {
     let mut config = Config::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
             _ => (arg, None),
         };
         let mut value = || {
@@ -149,9 +184,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ar
             "--addr" => {
                 let text = value()?;
                 config.addr = text.parse().map_err(|_| {
-                    ArgError(format!(
-                        "--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"
-                    ))
+                    ArgError(format!("--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"))
                 })?;
             }
             "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
@@ -172,8 +205,33 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ar
                 }
                 config.cors_origin = origin;
             }
+            "--history" => config.history = number(&flag, &value()?, 1, 1_000_000)?,
+            "--max-event-bytes" => config.max_event_bytes = number(&flag, &value()?, 1, 16 << 20)?,
+            "--publish-token" => config.publish_token = Some(Secret(value()?)),
+            "--stdin" => config.stdin = true,
+            "--stdin-event" => {
+                let name = value()?;
+                if let Err(error) = crate::sse::SingleLine::new(&name) {
+                    return Err(ArgError(format!("--stdin-event: {error}")));
+                }
+                config.stdin_event = Some(name);
+            }
             _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
         }
+    }
+    if config.publish_token.is_none() {
+        config.publish_token = env_publish_token.map(Secret);
+    }
+    if let Some(Secret(token)) = &config.publish_token {
+        if token.is_empty() || !token.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+            return Err(ArgError(
+                "the publish token must be printable ASCII without spaces (--publish-token or SSED_PUBLISH_TOKEN)"
+                    .to_owned(),
+            ));
+        }
+    }
+    if config.stdin_event.is_some() && !config.stdin {
+        return Err(ArgError("--stdin-event needs --stdin".to_owned()));
     }
     if config.max_target_bytes >= config.max_head_bytes {
         return Err(ArgError(format!(
@@ -187,15 +245,12 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ar
 fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
     match text.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ArgError(format!(
-            "{flag}: {text:?} is not a whole number from {min} to {max}"
-        ))),
+        _ => Err(ArgError(format!("{flag}: {text:?} is not a whole number from {min} to {max}"))),
     }
 }
 
 fn millis(flag: &str, text: &str, min: usize, max: usize) -> Result<Duration, ArgError> {
-    let ms = number(flag, text, min, max)
-        .map_err(|error| ArgError(format!("{error} (milliseconds)")))?;
+    let ms = number(flag, text, min, max).map_err(|error| ArgError(format!("{error} (milliseconds)")))?;
     Ok(Duration::from_millis(ms as u64))
 }
 
@@ -205,15 +260,9 @@ fn bytes(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgErr
         Some(digits) => (digits, 1024),
         None => (text, 1),
     };
-    match digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-    {
+    match digits.parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
         Some(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ArgError(format!(
-            "{flag}: {text:?} is not a size from {min} to {max} bytes"
-        ))),
+        _ => Err(ArgError(format!("{flag}: {text:?} is not a size from {min} to {max} bytes"))),
     }
 }
 
@@ -222,7 +271,7 @@ mod tests {
     use super::*;
 
     fn parse(words: &str) -> Result<Command, ArgError> {
-        parse_args(words.split_whitespace().map(str::to_owned))
+        parse_args(words.split_whitespace().map(str::to_owned), None)
     }
 
     fn config(words: &str) -> Config {
@@ -237,7 +286,8 @@ mod tests {
         let parsed = config(
             "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --stack-size 32k \
              --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
-             --max-target-bytes 100 --cors-origin https://a.test --quiet",
+             --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
+             --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line",
         );
         let expected = Config {
             addr: "[::1]:0".parse().expect("valid address"),
@@ -251,6 +301,11 @@ mod tests {
             max_target_bytes: 100,
             cors_origin: "https://a.test".to_owned(),
             quiet: true,
+            history: 5,
+            max_event_bytes: 10,
+            publish_token: Some(Secret("s3cret".to_owned())),
+            stdin: true,
+            stdin_event: Some("line".to_owned()),
         };
         assert_eq!(parsed, expected);
         assert_eq!(config(""), Config::default());
@@ -259,29 +314,38 @@ mod tests {
     }
 
     #[test]
+    fn the_publish_token_comes_from_the_flag_or_the_environment() {
+        let with_env = |words: &str, env: Option<&str>| match parse_args(
+            words.split_whitespace().map(str::to_owned),
+            env.map(str::to_owned),
+        ) {
+            Ok(Command::Run(config)) => Ok(config.publish_token.map(|Secret(token)| token)),
+            Ok(other) => panic!("{other:?}"),
+            Err(ArgError(message)) => Err(message),
+        };
+        assert_eq!(with_env("", None), Ok(None));
+        assert_eq!(with_env("", Some("from-env")), Ok(Some("from-env".to_owned())));
+        assert_eq!(with_env("--publish-token flag", Some("env")), Ok(Some("flag".to_owned())));
+        assert!(with_env("", Some("has space")).is_err());
+        assert!(with_env("", Some("")).is_err());
+        assert_eq!(format!("{:?}", Secret("s3cret".to_owned())), "Secret(<redacted>)");
+    }
+
+    #[test]
     fn bad_command_lines_name_the_flag() {
         let cases = [
             ("--nope", "unknown flag \"--nope\""),
             ("--interval", "--interval needs a value"),
-            (
-                "--interval 0",
-                "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)",
-            ),
+            ("--interval 0", "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
             ("--interval abc", "--interval: \"abc\""),
             ("--max-clients 0", "--max-clients: \"0\""),
-            (
-                "--stack-size 1k",
-                "--stack-size: \"1k\" is not a size from 16384",
-            ),
-            (
-                "--addr localhost",
-                "--addr: \"localhost\" is not an address",
-            ),
+            ("--stack-size 1k", "--stack-size: \"1k\" is not a size from 16384"),
+            ("--addr localhost", "--addr: \"localhost\" is not an address"),
             ("--cors-origin a\u{7f}b", "--cors-origin"),
-            (
-                "--max-head-bytes 100 --max-target-bytes 100",
-                "--max-target-bytes (100) must be below",
-            ),
+            ("--max-head-bytes 100 --max-target-bytes 100", "--max-target-bytes (100) must be below"),
+            ("--stdin-event x", "--stdin-event needs --stdin"),
+            ("--history 0", "--history: \"0\""),
+            ("--publish-token", "--publish-token needs a value"),
         ];
         for (words, expected) in cases {
             match parse(words) {
@@ -302,17 +366,13 @@ mod tests {
             ("--retry", defaults.retry.as_millis().to_string()),
             ("--max-clients", defaults.max_clients.to_string()),
             ("--stack-size", defaults.stack_size.to_string()),
-            (
-                "--head-timeout",
-                defaults.head_timeout.as_millis().to_string(),
-            ),
-            (
-                "--write-timeout",
-                defaults.write_timeout.as_millis().to_string(),
-            ),
+            ("--head-timeout", defaults.head_timeout.as_millis().to_string()),
+            ("--write-timeout", defaults.write_timeout.as_millis().to_string()),
             ("--max-head-bytes", defaults.max_head_bytes.to_string()),
             ("--max-target-bytes", defaults.max_target_bytes.to_string()),
             ("--cors-origin", defaults.cors_origin.clone()),
+            ("--history", defaults.history.to_string()),
+            ("--max-event-bytes", defaults.max_event_bytes.to_string()),
         ];
         for (flag, default) in lines {
             let line = USAGE

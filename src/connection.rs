@@ -20,9 +20,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::clock::http_date;
 use crate::request::{parse_request_head, ParseError, Parsed, Request};
 use crate::response::{error_body, Head, Whole};
-use crate::routes::{route, Resource, Route, ALLOWED_METHODS};
+use crate::routes::{route, Resource, Route};
 use crate::server::{ConnectionSlot, Shared};
-use crate::stream;
+use crate::{events, publish, stream};
 
 /// The demo page, compiled into the binary.
 const DEMO_PAGE: &str = include_str!("demo.html");
@@ -41,93 +41,95 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
     // Frames are small and must leave at once, not wait for an ACK.
     let _ = socket.set_nodelay(true);
 
-    let request = match read_request_head(socket, shared, accepted) {
-        Ok(request) => request,
+    let who = peer.to_string();
+    let (request, after_head) = match read_request_head(socket, shared, accepted) {
+        Ok(read) => read,
         Err(HeadError::Parse(error)) => {
             let detail = match error {
-                ParseError::HeadTooLarge => {
-                    format!("{error} (limit {} bytes)", shared.config.max_head_bytes)
-                }
+                ParseError::HeadTooLarge => format!("{error} (limit {} bytes)", shared.config.max_head_bytes),
                 ParseError::TargetTooLong => {
                     format!("{error} (limit {} bytes)", shared.config.max_target_bytes)
                 }
                 _ => error.to_string(),
             };
-            return answer_error(socket, shared, peer, error.status(), &detail, &[]);
+            return answer_error(socket, shared, &who, error.status(), &detail, &[]);
         }
         Err(HeadError::TimedOut) => {
-            let detail = format!(
-                "request head not received within {} ms",
-                shared.config.head_timeout.as_millis()
+            let limit = shared.config.head_timeout.as_millis();
+            return answer_error(
+                socket,
+                shared,
+                &who,
+                408,
+                &format!("request head not received within {limit} ms"),
+                &[],
             );
-            return answer_error(socket, shared, peer, 408, &detail, &[]);
         }
         Err(HeadError::Closed) => {
-            return shared
-                .log_connection(format_args!("{peer} left before sending a whole request"));
+            return shared.log_connection(format_args!("{who} left before sending a whole request"));
         }
         Err(HeadError::Io(error)) => {
-            return shared.log_connection(format_args!("{peer} read failed: {error}"));
+            return shared.log_connection(format_args!("{who} read failed: {error}"))
         }
     };
 
-    let line = format!("{peer} {} {}", request.method, request.path);
-    match route(&request.method, &request.path) {
-        Route::Serve {
-            resource: Resource::Pings(style),
-            head_only,
-        } => {
-            stream::serve_pings(socket, &request, style, head_only, shared, &line);
+    let who = format!("{peer} {} {}", request.method, request.path);
+    let publish_enabled = shared.config.publish_token.is_some();
+    match route(&request.method, &request.path, publish_enabled) {
+        Route::Serve { resource: Resource::Pings(style), head_only } => {
+            stream::serve_pings(socket, &request, style, head_only, shared, &who);
             close_gently(socket);
         }
-        Route::Serve {
-            resource: Resource::DemoPage,
-            head_only,
-        } => {
-            let page = Whole {
-                status: 200,
-                content_type: "text/html; charset=utf-8",
-                extra_headers: &[("Cache-Control", "no-cache")],
-                body: DEMO_PAGE.as_bytes(),
-                head_only,
-            };
-            send_and_close(socket, &page.to_bytes(&shared.config.cors_origin, &now()));
-            shared.log_connection(format_args!("{line} -> 200"));
+        Route::Serve { resource: Resource::Events, head_only } => {
+            events::serve_events(socket, &request, head_only, shared, &who);
+            close_gently(socket);
         }
-        Route::Preflight => {
+        Route::Serve { resource: Resource::Publish, .. } => {
+            match publish::publish_request(socket, &request, &after_head, shared) {
+                Ok(id) => {
+                    let body = format!("{id}\n");
+                    answer(socket, shared, &who, 200, "text/plain; charset=utf-8", body.as_bytes(), false);
+                }
+                Err(Some(refusal)) => {
+                    let header: &[(&str, &str)] = match &refusal.header {
+                        Some(header) => std::slice::from_ref(header),
+                        None => &[],
+                    };
+                    answer_error(socket, shared, &who, refusal.status, &refusal.detail, header);
+                }
+                Err(None) => shared.log_connection(format_args!("{who} left before sending the whole body")),
+            }
+        }
+        Route::Serve { resource: Resource::DemoPage, head_only } => {
+            let page = DEMO_PAGE.as_bytes();
+            answer(socket, shared, &who, 200, "text/html; charset=utf-8", page, head_only);
+        }
+        Route::Preflight(resource) => {
+            let allowed = resource.map_or("GET, HEAD, POST, OPTIONS", Resource::allowed_methods);
             // 204 carries no Content-Length (RFC 9110 §8.6).
             let answer = Head::new(204, &now())
-                .header("Allow", ALLOWED_METHODS)
+                .header("Allow", allowed)
                 .header("Access-Control-Allow-Origin", &shared.config.cors_origin)
-                .header("Access-Control-Allow-Methods", ALLOWED_METHODS)
+                .header("Access-Control-Allow-Methods", allowed)
                 .header(
                     "Access-Control-Allow-Headers",
-                    "Last-Event-ID, Cache-Control",
+                    "Last-Event-ID, Cache-Control, Authorization, Content-Type",
                 )
                 .header("Access-Control-Max-Age", "86400")
                 .header("Connection", "close")
                 .finish();
             send_and_close(socket, &answer);
-            shared.log_connection(format_args!("{line} -> 204"));
+            shared.log_connection(format_args!("{who} -> 204"));
         }
-        Route::NotFound => answer_error(socket, shared, peer, 404, "not found", &[]),
-        Route::MethodNotAllowed => {
-            let detail = format!(
-                "method {} not allowed; allowed: {ALLOWED_METHODS}",
-                request.method
-            );
-            answer_error(
-                socket,
-                shared,
-                peer,
-                405,
-                &detail,
-                &[("Allow", ALLOWED_METHODS)],
-            );
+        Route::NotFound => answer_error(socket, shared, &who, 404, "not found", &[]),
+        Route::MethodNotAllowed(resource) => {
+            let allowed = resource.allowed_methods();
+            let detail = format!("method {} not allowed; allowed: {allowed}", request.method);
+            answer_error(socket, shared, &who, 405, &detail, &[("Allow", allowed)]);
         }
         Route::NotImplemented => {
             let detail = format!("method {} not implemented", request.method);
-            answer_error(socket, shared, peer, 501, &detail, &[]);
+            answer_error(socket, shared, &who, 501, &detail, &[]);
         }
     }
 }
@@ -144,14 +146,15 @@ enum HeadError {
     Io(io::Error),
 }
 
-/// Reads until the parser sees a whole head. The timeout counts from
+/// Reads until the parser sees a whole head; returns it with the bytes that
+/// came after it (the start of a body). The timeout counts from
 /// accept, not per read, so a client dribbling one byte a second cannot
 /// stretch it.
 fn read_request_head(
     mut socket: &TcpStream,
     shared: &Shared,
     accepted: Instant,
-) -> Result<Request, HeadError> {
+) -> Result<(Request, Vec<u8>), HeadError> {
     let limits = shared.config.head_limits();
     let deadline = accepted + shared.config.head_timeout;
     let mut buf = Vec::with_capacity(512);
@@ -161,14 +164,9 @@ fn read_request_head(
         if remaining.is_zero() {
             return Err(HeadError::TimedOut);
         }
-        socket
-            .set_read_timeout(Some(remaining))
-            .map_err(HeadError::Io)?;
+        socket.set_read_timeout(Some(remaining)).map_err(HeadError::Io)?;
         // Never read past the limit: the parser decides at exactly the limit.
-        let room = limits
-            .max_head_bytes
-            .saturating_sub(buf.len())
-            .min(chunk.len());
+        let room = limits.max_head_bytes.saturating_sub(buf.len()).min(chunk.len());
         match socket.read(&mut chunk[..room]) {
             Ok(0) => return Err(HeadError::Closed),
             Ok(read) => buf.extend_from_slice(&chunk[..read]),
@@ -177,7 +175,7 @@ fn read_request_head(
             Err(error) => return Err(HeadError::Io(error)),
         }
         match parse_request_head(&buf, &limits) {
-            Ok(Parsed::Complete { request, .. }) => return Ok(request),
+            Ok(Parsed::Complete { request, head_len }) => return Ok((request, buf.split_off(head_len))),
             Ok(Parsed::Incomplete) => {}
             Err(error) => return Err(HeadError::Parse(error)),
         }
@@ -188,21 +186,37 @@ fn read_request_head(
 fn answer_error(
     socket: &TcpStream,
     shared: &Shared,
-    peer: SocketAddr,
+    who: &str,
     status: u16,
     detail: &str,
     extra_headers: &[(&str, &str)],
 ) {
     let body = error_body(status, detail);
-    let answer = Whole {
+    let whole = Whole {
         status,
         content_type: "text/plain; charset=utf-8",
         extra_headers,
         body: &body,
         head_only: false,
     };
-    send_and_close(socket, &answer.to_bytes(&shared.config.cors_origin, &now()));
-    shared.log_connection(format_args!("{peer} -> {status} {detail}"));
+    send_and_close(socket, &whole.to_bytes(&shared.config.cors_origin, &now()));
+    shared.log_connection(format_args!("{who} -> {status} {detail}"));
+}
+
+/// A whole answer with a body, logged and closed.
+fn answer(
+    socket: &TcpStream,
+    shared: &Shared,
+    who: &str,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    head_only: bool,
+) {
+    let extra_headers = &[("Cache-Control", "no-cache")];
+    let whole = Whole { status, content_type, extra_headers, body, head_only };
+    send_and_close(socket, &whole.to_bytes(&shared.config.cors_origin, &now()));
+    shared.log_connection(format_args!("{who} -> {status}"));
 }
 
 fn send_and_close(mut socket: &TcpStream, bytes: &[u8]) {
@@ -237,10 +251,7 @@ pub(crate) fn close_gently(mut socket: &TcpStream) {
 /// `set_read_timeout` expiry shows up as `WouldBlock` on Unix and
 /// `TimedOut` on Windows.
 pub(crate) fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 fn now() -> String {

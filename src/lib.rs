@@ -48,7 +48,9 @@
 //! parses request heads, [`response`] builds response heads, [`sse`]
 //! encodes frames, [`routes`] maps paths to resources, [`clock`] formats
 //! times. I/O modules: `server` (accept loop), `connection` (one request),
-//! `stream` (the ping loop). See ARCHITECTURE.md.
+//! `stream` (the ping loop). Publishing: [`hub`] (history and fan-out),
+//! `events` (the `/events` loop), `publish` (`POST /publish`), [`stdin`].
+//! See ARCHITECTURE.md.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -56,13 +58,18 @@
 pub mod clock;
 pub mod config;
 mod connection;
+mod events;
+pub mod hub;
+mod publish;
 pub mod request;
 pub mod response;
 pub mod routes;
 mod server;
 pub mod sse;
+pub mod stdin;
 mod stream;
 
-pub use config::{parse_args, ArgError, Command, Config, USAGE};
+pub use config::{parse_args, ArgError, Command, Config, Secret, USAGE};
+pub use hub::{EventId, PublishError, Publisher};
 pub use server::{Server, ServerHandle};
 pub use stream::CloseReason;

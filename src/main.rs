@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let config = match ssed::parse_args(std::env::args().skip(1)) {
+    let config = match ssed::parse_args(std::env::args().skip(1), std::env::var("SSED_PUBLISH_TOKEN").ok()) {
         Ok(ssed::Command::Run(config)) => config,
         Ok(ssed::Command::Help) => {
             print!("{}", ssed::USAGE);
@@ -26,7 +26,9 @@ fn main() -> ExitCode {
         }
     };
     let addr = server.local_addr();
-    eprintln!("ssed: listening on http://{addr}: /sse (named pings), /messages (unnamed pings), / (demo page)");
+    eprintln!(
+        "ssed: listening on http://{addr}: /sse (named pings), /messages (unnamed pings), / (demo page)"
+    );
     server.run();
     ExitCode::SUCCESS
 }

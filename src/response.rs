@@ -54,9 +54,7 @@ impl Head {
     /// Starts a head with the status line and the `Date` header, which RFC
     /// 9110 §6.6.1 asks of every origin server that has a clock.
     pub fn new(status: u16, date: &str) -> Head {
-        let mut head = Head {
-            bytes: Vec::with_capacity(256),
-        };
+        let mut head = Head { bytes: Vec::with_capacity(256) };
         head.push_line(&format!("HTTP/1.1 {status} {}", reason_phrase(status)));
         head.header("Date", date)
     }
@@ -159,29 +157,19 @@ mod tests {
             body: b"405 method not allowed\n",
             head_only: false,
         };
-        let expected_head =
-            "HTTP/1.1 405 Method Not Allowed\r\nDate: Wed, 25 Nov 2026 18:40:30 GMT\r\n\
+        let expected_head = "HTTP/1.1 405 Method Not Allowed\r\nDate: Wed, 25 Nov 2026 18:40:30 GMT\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Length: 23\r\n\
              Access-Control-Allow-Origin: https://a.test\r\nAllow: GET, HEAD, OPTIONS\r\n\
              Connection: close\r\n\r\n";
         let bytes = response.to_bytes("https://a.test", DATE);
-        assert_eq!(
-            String::from_utf8_lossy(&bytes),
-            format!("{expected_head}405 method not allowed\n")
-        );
-        let head_only = Whole {
-            head_only: true,
-            ..response
-        }
-        .to_bytes("https://a.test", DATE);
+        assert_eq!(String::from_utf8_lossy(&bytes), format!("{expected_head}405 method not allowed\n"));
+        let head_only = Whole { head_only: true, ..response }.to_bytes("https://a.test", DATE);
         assert_eq!(String::from_utf8_lossy(&head_only), expected_head);
     }
 
     #[test]
     fn every_status_sent_has_a_reason_phrase() {
-        for status in [
-            200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505,
-        ] {
+        for status in [200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505] {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
     }

@@ -7,9 +7,12 @@
 //! GET /           the demo page (HTML, compiled into the binary)
 //! GET /sse        pings as named events:   event: ping
 //! GET /messages   pings as unnamed events: for EventSource.onmessage
+//! GET /events     published events, with Last-Event-ID replay
+//! POST /publish   publish one event (only when a token is configured)
 //! ```
 //!
-//! Each path also answers `HEAD` (head only) and `OPTIONS` (CORS preflight).
+//! Each `GET` path also answers `HEAD` (head only); every path answers
+//! `OPTIONS` (CORS preflight).
 
 /// What a path serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +21,20 @@ pub enum Resource {
     DemoPage,
     /// `/sse` and `/messages`: an endless stream of pings.
     Pings(PingStyle),
+    /// `/events`: the stream of published events.
+    Events,
+    /// `/publish`: takes one event per `POST`.
+    Publish,
+}
+
+impl Resource {
+    /// The methods this resource takes, as the `Allow` header lists them.
+    pub fn allowed_methods(self) -> &'static str {
+        match self {
+            Resource::Publish => "POST, OPTIONS",
+            Resource::DemoPage | Resource::Pings(_) | Resource::Events => "GET, HEAD, OPTIONS",
+        }
+    }
 }
 
 /// How a ping stream labels its events.
@@ -34,10 +51,9 @@ pub const RESOURCES: &[(&str, Resource)] = &[
     ("/", Resource::DemoPage),
     ("/sse", Resource::Pings(PingStyle::Named)),
     ("/messages", Resource::Pings(PingStyle::Unnamed)),
+    ("/events", Resource::Events),
+    ("/publish", Resource::Publish),
 ];
-
-/// The methods every resource takes, as the `Allow` header lists them.
-pub const ALLOWED_METHODS: &str = "GET, HEAD, OPTIONS";
 
 /// What to do with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,48 +65,42 @@ pub enum Route {
         /// A `HEAD` request: send the head, not the body.
         head_only: bool,
     },
-    /// `OPTIONS` on a known path or `*`: a CORS preflight answer (204).
-    Preflight,
+    /// `OPTIONS` on a known path, or on `*` (`None`): a CORS preflight
+    /// answer (204).
+    Preflight(Option<Resource>),
     /// A path ssed does not serve (404).
     NotFound,
     /// A method HTTP defines but the path does not take (405 with `Allow`).
-    MethodNotAllowed,
+    MethodNotAllowed(Resource),
     /// A method ssed does not know at all (501, RFC 9110 §9.1).
     NotImplemented,
 }
 
 /// The methods of RFC 9110 §9 and PATCH (RFC 5789).
-const KNOWN_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-];
+const KNOWN_METHODS: &[&str] =
+    &["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
 
 /// Routes `method` on `path`. The query is not part of `path`, so
-/// `/sse?x=1` routes as `/sse`.
-pub fn route(method: &str, path: &str) -> Route {
+/// `/sse?x=1` routes as `/sse`. Without `publish_enabled` (no token
+/// configured), `/publish` does not exist.
+pub fn route(method: &str, path: &str, publish_enabled: bool) -> Route {
     if !KNOWN_METHODS.contains(&method) {
         return Route::NotImplemented;
     }
     if path == "*" {
-        return if method == "OPTIONS" {
-            Route::Preflight
-        } else {
-            Route::NotFound
-        };
+        return if method == "OPTIONS" { Route::Preflight(None) } else { Route::NotFound };
     }
     let Some(&(_, resource)) = RESOURCES.iter().find(|(known, _)| *known == path) else {
         return Route::NotFound;
     };
-    match method {
-        "GET" => Route::Serve {
-            resource,
-            head_only: false,
-        },
-        "HEAD" => Route::Serve {
-            resource,
-            head_only: true,
-        },
-        "OPTIONS" => Route::Preflight,
-        _ => Route::MethodNotAllowed,
+    match (method, resource) {
+        (_, Resource::Publish) if !publish_enabled => Route::NotFound,
+        ("OPTIONS", _) => Route::Preflight(Some(resource)),
+        ("POST", Resource::Publish) => Route::Serve { resource, head_only: false },
+        (_, Resource::Publish) => Route::MethodNotAllowed(resource),
+        ("GET", _) => Route::Serve { resource, head_only: false },
+        ("HEAD", _) => Route::Serve { resource, head_only: true },
+        _ => Route::MethodNotAllowed(resource),
     }
 }
 
@@ -102,53 +112,38 @@ mod tests {
     fn routing_table() {
         let named = Resource::Pings(PingStyle::Named);
         let unnamed = Resource::Pings(PingStyle::Unnamed);
+        let publish = Resource::Publish;
         let cases = [
-            (
-                "GET",
-                "/",
-                Route::Serve {
-                    resource: Resource::DemoPage,
-                    head_only: false,
-                },
-            ),
-            (
-                "GET",
-                "/sse",
-                Route::Serve {
-                    resource: named,
-                    head_only: false,
-                },
-            ),
-            (
-                "HEAD",
-                "/sse",
-                Route::Serve {
-                    resource: named,
-                    head_only: true,
-                },
-            ),
-            (
-                "GET",
-                "/messages",
-                Route::Serve {
-                    resource: unnamed,
-                    head_only: false,
-                },
-            ),
-            ("OPTIONS", "/sse", Route::Preflight),
-            ("OPTIONS", "*", Route::Preflight),
+            ("GET", "/", Route::Serve { resource: Resource::DemoPage, head_only: false }),
+            ("GET", "/events", Route::Serve { resource: Resource::Events, head_only: false }),
+            ("POST", "/publish", Route::Serve { resource: publish, head_only: false }),
+            ("GET", "/publish", Route::MethodNotAllowed(publish)),
+            ("OPTIONS", "/publish", Route::Preflight(Some(publish))),
+            ("GET", "/sse", Route::Serve { resource: named, head_only: false }),
+            ("HEAD", "/sse", Route::Serve { resource: named, head_only: true }),
+            ("GET", "/messages", Route::Serve { resource: unnamed, head_only: false }),
+            ("OPTIONS", "/sse", Route::Preflight(Some(named))),
+            ("OPTIONS", "*", Route::Preflight(None)),
             ("GET", "*", Route::NotFound),
             ("GET", "/sse/", Route::NotFound),
             ("GET", "/SSE", Route::NotFound),
             ("GET", "/nope", Route::NotFound),
-            ("POST", "/sse", Route::MethodNotAllowed),
-            ("DELETE", "/", Route::MethodNotAllowed),
+            ("POST", "/sse", Route::MethodNotAllowed(named)),
+            ("DELETE", "/", Route::MethodNotAllowed(Resource::DemoPage)),
             ("POST", "/nope", Route::NotFound),
             ("get", "/sse", Route::NotImplemented),
             ("BREW", "/sse", Route::NotImplemented),
         ];
         for (method, path, expected) in cases {
-            assert_eq!(route(method, path), expected, "{method} {path}");
+            assert_eq!(route(method, path, true), expected, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn without_a_token_publish_does_not_exist() {
+        for method in ["POST", "GET", "OPTIONS", "PUT"] {
+            assert_eq!(route(method, "/publish", false), Route::NotFound, "{method}");
+        }
+        assert_eq!(route("POST", "/sse", false), Route::MethodNotAllowed(Resource::Pings(PingStyle::Named)));
     }
 }

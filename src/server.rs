@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::clock::http_date;
 use crate::config::Config;
 use crate::connection;
+use crate::hub::{Hub, Publisher};
 use crate::response::Head;
 use crate::sse;
 
@@ -46,6 +47,7 @@ pub(crate) struct Shared {
     live_connections: AtomicUsize,
     pub(crate) live_streams: AtomicUsize,
     pub(crate) shutting_down: AtomicBool,
+    pub(crate) hub: Arc<Hub>,
 }
 
 impl Shared {
@@ -72,7 +74,9 @@ impl Server {
     pub fn bind(config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(config.addr)?;
         let local_addr = listener.local_addr()?;
+        let hub = Arc::new(Hub::new(config.history, config.max_event_bytes));
         let shared = Arc::new(Shared {
+            hub,
             config,
             local_addr,
             live_connections: AtomicUsize::new(0),
@@ -87,11 +91,19 @@ impl Server {
         self.shared.local_addr
     }
 
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
     /// A handle for reading counters and shutting down from other threads.
     pub fn handle(&self) -> ServerHandle {
-        ServerHandle {
-            shared: Arc::clone(&self.shared),
-        }
+        ServerHandle { shared: Arc::clone(&self.shared) }
+    }
+
+    /// A publisher for this server's `/events` stream.
+    pub fn publisher(&self) -> Publisher {
+        self.shared.hub.publisher()
     }
 
     /// Accepts connections until [`ServerHandle::shutdown`]. Every failure
@@ -108,10 +120,8 @@ impl Server {
                     accept_errors.log(format_args!("accept failed: {error}"));
                     // Out of file descriptors or memory: the pending connection
                     // stays queued, so pause instead of spinning on the error.
-                    if !matches!(
-                        error.kind(),
-                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
-                    ) {
+                    if !matches!(error.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted)
+                    {
                         thread::sleep(Duration::from_millis(10));
                     }
                 }
@@ -126,7 +136,7 @@ impl ServerHandle {
         self.shared.local_addr
     }
 
-    /// Streams being served right now (`/sse`, `/messages`).
+    /// Streams being served right now (`/sse`, `/messages`, `/events`).
     pub fn live_streams(&self) -> usize {
         self.shared.live_streams.load(Ordering::Acquire)
     }
@@ -137,10 +147,16 @@ impl ServerHandle {
         self.shared.live_connections.load(Ordering::Acquire)
     }
 
+    /// A publisher for this server's `/events` stream.
+    pub fn publisher(&self) -> Publisher {
+        self.shared.hub.publisher()
+    }
+
     /// Stops accepting; [`Server::run`] returns soon after, and every stream
     /// ends at its next tick. Returns at once.
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::Release);
+        self.shared.hub.wake_all();
         // accept() only returns when a connection arrives, so make one.
         let mut wake = self.shared.local_addr;
         if wake.ip().is_unspecified() {
@@ -164,13 +180,9 @@ impl ConnectionSlot {
         let max = shared.config.max_clients;
         shared
             .live_connections
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
-                (live < max).then_some(live + 1)
-            })
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| (live < max).then_some(live + 1))
             .ok()?;
-        Some(ConnectionSlot {
-            shared: Arc::clone(shared),
-        })
+        Some(ConnectionSlot { shared: Arc::clone(shared) })
     }
 }
 
@@ -185,12 +197,7 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
     let Ok(peer) = stream.peer_addr() else { return };
     let Some(slot) = ConnectionSlot::claim(shared) else {
         let max = shared.config.max_clients;
-        return refuse(
-            shared,
-            &stream,
-            peer,
-            &format!("server full, {max} of {max} connections in use"),
-        );
+        return refuse(shared, &stream, peer, &format!("server full, {max} of {max} connections in use"));
     };
     // The thread gets one reference; we keep one so that, if the spawn
     // fails and drops the thread's closure, we can still answer.
@@ -201,12 +208,7 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
         .stack_size(shared.config.stack_size)
         .spawn(move || connection::serve(&for_thread, peer, slot));
     if let Err(error) = spawned {
-        refuse(
-            shared,
-            &stream,
-            peer,
-            &format!("could not start a thread: {error}"),
-        );
+        refuse(shared, &stream, peer, &format!("could not start a thread: {error}"));
     }
 }
 
@@ -234,10 +236,7 @@ fn refuse(shared: &Shared, mut stream: &TcpStream, peer: SocketAddr, why: &str) 
         .header("Connection", "close")
         .finish();
     sse::encode_retry(retry, &mut answer);
-    sse::encode_comment(
-        &format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()),
-        &mut answer,
-    );
+    sse::encode_comment(&format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()), &mut answer);
     let _ = stream.write(&answer);
     let _ = stream.shutdown(Shutdown::Write);
     shared.log_connection(format_args!("{peer} refused: {why}"));
@@ -252,17 +251,11 @@ struct RateLimitedLog {
 
 impl RateLimitedLog {
     fn log(&mut self, line: std::fmt::Arguments<'_>) {
-        if self
-            .last
-            .is_some_and(|last| last.elapsed() < Duration::from_secs(1))
-        {
+        if self.last.is_some_and(|last| last.elapsed() < Duration::from_secs(1)) {
             self.suppressed += 1;
             return;
         }
-        log(format_args!(
-            "{line} ({} more since the last report)",
-            self.suppressed
-        ));
+        log(format_args!("{line} ({} more since the last report)", self.suppressed));
         self.last = Some(Instant::now());
         self.suppressed = 0;
     }

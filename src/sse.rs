@@ -188,11 +188,7 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
                 Some(current)
             }
             Some(end) => {
-                let after = if current[end..].starts_with("\r\n") {
-                    end + 2
-                } else {
-                    end + 1
-                };
+                let after = if current[end..].starts_with("\r\n") { end + 2 } else { end + 1 };
                 rest = Some(&current[after..]);
                 Some(&current[..end])
             }
@@ -211,12 +207,7 @@ mod tests {
     }
 
     fn data(data: &str) -> Event<'_> {
-        Event {
-            retry: None,
-            id: None,
-            event: None,
-            data,
-        }
+        Event { retry: None, id: None, event: None, data }
     }
 
     #[test]
@@ -247,10 +238,7 @@ mod tests {
             event: Some(PING),
             data: "2026-11-25T18:40:30.123Z",
         };
-        assert_eq!(
-            encoded(event),
-            "retry: 3000\nid: 7\nevent: ping\ndata: 2026-11-25T18:40:30.123Z\n\n"
-        );
+        assert_eq!(encoded(event), "retry: 3000\nid: 7\nevent: ping\ndata: 2026-11-25T18:40:30.123Z\n\n");
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum CloseReason {
     ReadFailed(io::ErrorKind),
     /// The server is shutting down.
     ServerShutdown,
+    /// On `/events`: the client fell further behind than `--history`, so
+    /// the next event it needs is gone.
+    FellBehind,
 }
 
 impl fmt::Display for CloseReason {
@@ -57,12 +60,13 @@ impl fmt::Display for CloseReason {
             CloseReason::WriteFailed(kind) => write!(f, "write failed: {kind}"),
             CloseReason::ReadFailed(kind) => write!(f, "read failed: {kind}"),
             CloseReason::ServerShutdown => f.write_str("server shutting down"),
+            CloseReason::FellBehind => f.write_str("client fell further behind than --history events"),
         }
     }
 }
 
 impl CloseReason {
-    fn from_write_error(error: &io::Error) -> CloseReason {
+    pub(crate) fn from_write_error(error: &io::Error) -> CloseReason {
         match error.kind() {
             _ if is_timeout(error) => CloseReason::StoppedReading,
             io::ErrorKind::ConnectionReset => CloseReason::ClientReset,
@@ -88,26 +92,16 @@ pub(crate) fn serve_pings(
     }
     let started = Instant::now();
     let live = LiveStream::count(&shared.live_streams);
-    shared.log_connection(format_args!(
-        "{log_prefix} -> 200 streaming ({} live)",
-        live.now_live()
-    ));
+    shared.log_connection(format_args!("{log_prefix} -> 200 streaming ({} live)", live.now_live()));
     let (reason, events) = ping_loop(socket, style, first_id(request), shared);
     drop(live);
     let seconds = started.elapsed().as_secs_f64();
-    shared.log_connection(format_args!(
-        "{log_prefix} left after {seconds:.1} s, {events} events: {reason}"
-    ));
+    shared.log_connection(format_args!("{log_prefix} left after {seconds:.1} s, {events} events: {reason}"));
 }
 
 /// Writes pings until something ends the stream; returns why, and how many
 /// events were sent.
-fn ping_loop(
-    mut socket: &TcpStream,
-    style: PingStyle,
-    first_id: u64,
-    shared: &Shared,
-) -> (CloseReason, u64) {
+fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &Shared) -> (CloseReason, u64) {
     let config = &shared.config;
     // Buffers reused for every frame: after the first, no allocation.
     let mut frame = event_stream_head(&config.cors_origin, &http_date(SystemTime::now()));
@@ -159,11 +153,7 @@ fn ping_loop(
 /// # Errors
 ///
 /// The [`CloseReason`] when the client leaves or the server shuts down first.
-fn wait_until(
-    mut socket: &TcpStream,
-    deadline: Instant,
-    shared: &Shared,
-) -> Result<(), CloseReason> {
+fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Result<(), CloseReason> {
     let timer_wheel_slack = shared.config.interval / 8 + Duration::from_millis(10);
     let watch_until = deadline.checked_sub(timer_wheel_slack).unwrap_or(deadline);
     let mut scratch = [0u8; 256];
@@ -175,9 +165,7 @@ fn wait_until(
         if watch.is_zero() {
             break;
         }
-        socket
-            .set_read_timeout(Some(watch))
-            .map_err(|error| CloseReason::ReadFailed(error.kind()))?;
+        socket.set_read_timeout(Some(watch)).map_err(|error| CloseReason::ReadFailed(error.kind()))?;
         match socket.read(&mut scratch) {
             Ok(0) => return Err(CloseReason::ClientClosed),
             // One request per connection: anything sent after it is ignored.
@@ -209,15 +197,15 @@ fn first_id(request: &Request) -> u64 {
 }
 
 /// Counts one live stream for as long as it exists.
-struct LiveStream<'a>(&'a AtomicUsize);
+pub(crate) struct LiveStream<'a>(&'a AtomicUsize);
 
 impl<'a> LiveStream<'a> {
-    fn count(live: &'a AtomicUsize) -> LiveStream<'a> {
+    pub(crate) fn count(live: &'a AtomicUsize) -> LiveStream<'a> {
         live.fetch_add(1, Ordering::AcqRel);
         LiveStream(live)
     }
 
-    fn now_live(&self) -> usize {
+    pub(crate) fn now_live(&self) -> usize {
         self.0.load(Ordering::Acquire)
     }
 }

@@ -45,19 +45,12 @@ fn run(flags: &[&str]) -> Running {
     for path in ["/sse", "/messages", "/ "] {
         assert!(banner.contains(path), "banner names {path}: {banner}");
     }
-    Running {
-        child,
-        addr,
-        stderr,
-    }
+    Running { child, addr, stderr }
 }
 
 #[test]
 fn help_lists_every_flag_and_exits_0() {
-    let output = Command::new(SSED)
-        .arg("--help")
-        .output()
-        .expect("run ssed --help");
+    let output = Command::new(SSED).arg("--help").output().expect("run ssed --help");
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
     for flag in [
@@ -88,10 +81,7 @@ fn bad_flags_print_a_message_and_usage_and_exit_2() {
         let output = Command::new(SSED).args(flags).output().expect("run ssed");
         assert_eq!(output.status.code(), Some(2), "{flags:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.starts_with(&format!("ssed: {message}")),
-            "{flags:?}: {stderr}"
-        );
+        assert!(stderr.starts_with(&format!("ssed: {message}")), "{flags:?}: {stderr}");
         assert!(stderr.contains("usage: ssed"), "{flags:?}: {stderr}");
     }
 }
@@ -104,19 +94,13 @@ fn logs_one_line_per_connect_and_one_per_departure() {
     read_until(&mut stream, "id: 2\n", 1);
     let local = stream.local_addr().expect("local addr");
     let connected = wait_for_line(&server.stderr, &local.to_string());
-    assert!(
-        connected.ends_with("GET /sse -> 200 streaming (1 live)"),
-        "{connected}"
-    );
+    assert!(connected.ends_with("GET /sse -> 200 streaming (1 live)"), "{connected}");
 
     stream.shutdown(Shutdown::Write).expect("FIN");
     read_to_close(&mut stream);
     let left = wait_for_line(&server.stderr, "left after");
     assert!(left.contains(&local.to_string()), "{left}");
-    assert!(
-        left.ends_with("events: client closed the connection (FIN)"),
-        "{left}"
-    );
+    assert!(left.ends_with("events: client closed the connection (FIN)"), "{left}");
 
     let answer = support::exchange_addr(server.addr, &get("/nope"));
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
@@ -135,8 +119,6 @@ fn quiet_silences_connection_lines() {
     read_to_close(&mut stream);
     support::exchange_addr(server.addr, &get("/nope"));
     // Nothing more is written: within a short wait no line arrives.
-    let line = server
-        .stderr
-        .recv_timeout(std::time::Duration::from_millis(300));
+    let line = server.stderr.recv_timeout(std::time::Duration::from_millis(300));
     assert!(line.is_err(), "quiet server logged {line:?}");
 }

@@ -36,16 +36,9 @@ fn curl_n_prints_the_first_frame_at_once_and_then_one_per_interval() {
     let _ = curl.kill();
     let _ = curl.wait();
 
-    assert!(
-        seen.starts_with("retry: 3000\nid: 1\nevent: ping\ndata: "),
-        "{seen}"
-    );
+    assert!(seen.starts_with("retry: 3000\nid: 1\nevent: ping\ndata: "), "{seen}");
     // curl starts and connects within this bound; the frame does not wait for an interval.
-    assert!(
-        arrivals[0] < Duration::from_millis(280),
-        "first frame after {:?}",
-        arrivals[0]
-    );
+    assert!(arrivals[0] < Duration::from_millis(280), "first frame after {:?}", arrivals[0]);
     for pair in arrivals.windows(2) {
         let gap = pair[1] - pair[0];
         assert!(
@@ -68,8 +61,5 @@ fn curl_head_shows_the_stream_head_without_hanging() {
     assert!(output.status.success(), "curl -I exit {:?}", output.status);
     let head = String::from_utf8_lossy(&output.stdout);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(
-        head.contains("Content-Type: text/event-stream\r\n"),
-        "{head}"
-    );
+    assert!(head.contains("Content-Type: text/event-stream\r\n"), "{head}");
 }

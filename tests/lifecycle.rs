@@ -17,19 +17,13 @@ fn client_fin_ends_the_stream_within_two_intervals() {
     let server = start(|_| {});
     let mut stream = open_stream(&server, "/sse");
     read_until(&mut stream, "data: ", 1);
-    eventually(Duration::from_secs(1), "stream counted", || {
-        server.handle.live_streams() == 1
-    });
+    eventually(Duration::from_secs(1), "stream counted", || server.handle.live_streams() == 1);
 
     stream.shutdown(Shutdown::Write).expect("send FIN");
     let left = Instant::now();
     // The server closes its side too: we read to EOF.
     read_to_close(&mut stream);
-    assert!(
-        left.elapsed() < 2 * INTERVAL,
-        "server closed after {:?}",
-        left.elapsed()
-    );
+    assert!(left.elapsed() < 2 * INTERVAL, "server closed after {:?}", left.elapsed());
     eventually(2 * INTERVAL, "stream and slot given back", || {
         server.handle.live_streams() == 0 && server.handle.live_connections() == 0
     });
@@ -42,17 +36,12 @@ fn client_reset_ends_the_stream_within_two_intervals() {
     for stream in &mut streams {
         read_until(stream, "data: ", 1);
     }
-    eventually(Duration::from_secs(1), "five streams", || {
-        server.handle.live_streams() == 5
-    });
+    eventually(Duration::from_secs(1), "five streams", || server.handle.live_streams() == 5);
     // Let unread frames pile up, then close: a socket closed with unread
     // input sends RST instead of FIN.
     thread::sleep(Duration::from_millis(100));
     let mut pending = [0u8; 1];
-    assert!(
-        streams[0].peek(&mut pending).expect("peek") > 0,
-        "unread data makes the close a reset"
-    );
+    assert!(streams[0].peek(&mut pending).expect("peek") > 0, "unread data makes the close a reset");
     drop(streams);
     eventually(2 * INTERVAL, "all five reclaimed", || {
         server.handle.live_streams() == 0 && server.handle.live_connections() == 0
@@ -67,24 +56,15 @@ fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
     });
     let first = open_stream(&server, "/sse");
     let _second = open_stream(&server, "/sse");
-    eventually(Duration::from_secs(1), "two streams", || {
-        server.handle.live_streams() == 2
-    });
+    eventually(Duration::from_secs(1), "two streams", || server.handle.live_streams() == 2);
 
     for _ in 0..3 {
         let started = Instant::now();
         let answer = support::exchange(&server, &support::get("/sse"));
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "refusal took {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(1), "refusal took {:?}", started.elapsed());
         // 200 so that a browser's EventSource retries instead of giving up.
         assert_eq!(status_of(&answer), 200, "{answer}");
-        assert!(
-            answer.contains("\r\nContent-Type: text/event-stream\r\n"),
-            "{answer}"
-        );
+        assert!(answer.contains("\r\nContent-Type: text/event-stream\r\n"), "{answer}");
         assert!(answer.contains("\r\nRetry-After: 1\r\n"), "{answer}");
         let body = answer.split_once("\r\n\r\n").expect("head end").1;
         assert_eq!(
@@ -95,9 +75,7 @@ fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
     }
 
     drop(first);
-    eventually(2 * INTERVAL, "a place frees", || {
-        server.handle.live_connections() == 1
-    });
+    eventually(2 * INTERVAL, "a place frees", || server.handle.live_connections() == 1);
     let mut third = open_stream(&server, "/sse");
     let answer = read_until(&mut third, "data: ", 1);
     assert!(answer.contains("event: ping"), "{answer}");
@@ -112,13 +90,10 @@ fn shutdown_ends_streams_and_stops_accepting() {
     let handle = server.handle.clone();
     drop(server); // shuts down and joins the accept loop
     read_to_close(&mut stream);
-    eventually(Duration::from_secs(1), "streams ended", || {
-        handle.live_streams() == 0
-    });
+    eventually(Duration::from_secs(1), "streams ended", || handle.live_streams() == 0);
     // Nobody accepts any more: a connect is refused, or closes without an answer.
     if let Ok(mut late) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
-        late.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
+        late.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
         let _ = late.write_all(&support::get("/sse"));
         let mut answer = Vec::new();
         let _ = late.read_to_end(&mut answer);
@@ -138,9 +113,7 @@ fn many_streams_at_once_each_get_their_own_thread() {
         stream.shutdown(Shutdown::Write).expect("FIN");
     }
     drop(streams);
-    eventually(2 * INTERVAL, "all 50 reclaimed", || {
-        server.handle.live_connections() == 0
-    });
+    eventually(2 * INTERVAL, "all 50 reclaimed", || server.handle.live_connections() == 0);
 }
 
 #[test]
@@ -152,18 +125,12 @@ fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
         config.write_timeout = Duration::from_millis(300);
     });
     let stalled = open_stream(&server, "/sse");
-    eventually(Duration::from_secs(1), "stream counted", || {
-        server.handle.live_streams() == 1
-    });
+    eventually(Duration::from_secs(1), "stream counted", || server.handle.live_streams() == 1);
 
     // The stalled client still holds its socket open, sends no FIN or RST:
     // only the write timeout can end its stream.
-    eventually(Duration::from_secs(10), "stalled stream dropped", || {
-        server.handle.live_streams() == 0
-    });
-    eventually(Duration::from_secs(2), "slot given back", || {
-        server.handle.live_connections() == 0
-    });
+    eventually(Duration::from_secs(10), "stalled stream dropped", || server.handle.live_streams() == 0);
+    eventually(Duration::from_secs(2), "slot given back", || server.handle.live_connections() == 0);
 
     // Meanwhile the server serves others.
     let mut other = open_stream(&server, "/messages");
@@ -178,10 +145,7 @@ fn a_thread_the_os_refuses_is_answered_and_the_server_goes_on() {
     for _ in 0..3 {
         let answer = support::exchange(&server, &support::get("/sse"));
         assert_eq!(status_of(&answer), 200, "{answer}");
-        assert!(
-            answer.contains(": ssed is busy (could not start a thread: "),
-            "{answer}"
-        );
+        assert!(answer.contains(": ssed is busy (could not start a thread: "), "{answer}");
         assert!(answer.contains("\nretry: 3000\n"), "{answer}");
     }
     assert_eq!(server.handle.live_connections(), 0);

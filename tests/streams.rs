@@ -16,10 +16,7 @@ struct Frame {
 
 impl Frame {
     fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, value)| value.as_str())
+        self.fields.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -31,9 +28,7 @@ fn read_frames(reader: &mut impl BufRead, count: usize) -> Vec<Frame> {
     let mut line = String::new();
     while frames.len() < count {
         line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .expect("read an event-stream line");
+        let read = reader.read_line(&mut line).expect("read an event-stream line");
         assert!(read > 0, "stream ended after {} frames", frames.len());
         let line = line.strip_suffix('\n').expect("lines end in LF");
         if line.is_empty() {
@@ -73,39 +68,19 @@ fn sse_sends_named_pings_at_once_and_then_every_interval() {
     let frames = read_frames(&mut reader, 4);
 
     let first_after = frames[0].arrived.expect("arrival time") - started;
-    assert!(
-        first_after < Duration::from_millis(150),
-        "first frame after {first_after:?}"
-    );
+    assert!(first_after < Duration::from_millis(150), "first frame after {first_after:?}");
     assert_eq!(frames[0].fields[0], ("retry".to_owned(), "3000".to_owned()));
     for (index, frame) in frames.iter().enumerate() {
-        assert_eq!(
-            frame.get("event"),
-            Some("ping"),
-            "exactly 'ping', no trailing space"
-        );
+        assert_eq!(frame.get("event"), Some("ping"), "exactly 'ping', no trailing space");
         assert_eq!(frame.get("id"), Some((index + 1).to_string().as_str()));
         let data = frame.get("data").expect("data field");
-        assert!(
-            data.len() == 24 && data.ends_with('Z') && data.as_bytes()[10] == b'T',
-            "timestamp {data}"
-        );
-        assert_eq!(
-            frame.get("retry").is_some(),
-            index == 0,
-            "retry only in the first frame"
-        );
+        assert!(data.len() == 24 && data.ends_with('Z') && data.as_bytes()[10] == b'T', "timestamp {data}");
+        assert_eq!(frame.get("retry").is_some(), index == 0, "retry only in the first frame");
     }
     // Frames 2..4 came one interval apart: not all at once, not after seconds.
     let total = frames[3].arrived.expect("arrival") - frames[0].arrived.expect("arrival");
-    assert!(
-        total >= Duration::from_millis(550),
-        "three intervals took only {total:?}"
-    );
-    assert!(
-        total < Duration::from_millis(1500),
-        "three intervals took {total:?}"
-    );
+    assert!(total >= Duration::from_millis(550), "three intervals took only {total:?}");
+    assert!(total < Duration::from_millis(1500), "three intervals took {total:?}");
 }
 
 #[test]
@@ -122,26 +97,13 @@ fn messages_sends_pings_without_an_event_field() {
 #[test]
 fn ids_carry_on_after_last_event_id() {
     let server = start(|config| config.interval = Duration::from_millis(50));
-    let cases = [
-        (Some("41"), 42),
-        (Some("junk"), 1),
-        (Some("-3"), 1),
-        (Some("9007199254740991"), 1),
-        (None, 1),
-    ];
+    let cases =
+        [(Some("41"), 42), (Some("junk"), 1), (Some("-3"), 1), (Some("9007199254740991"), 1), (None, 1)];
     for (last_event_id, first) in cases {
         let mut reader = ureq_stream(&server.url("/sse"), last_event_id);
         let frames = read_frames(&mut reader, 2);
-        assert_eq!(
-            frames[0].get("id"),
-            Some(first.to_string().as_str()),
-            "{last_event_id:?}"
-        );
-        assert_eq!(
-            frames[1].get("id"),
-            Some((first + 1).to_string().as_str()),
-            "{last_event_id:?}"
-        );
+        assert_eq!(frames[0].get("id"), Some(first.to_string().as_str()), "{last_event_id:?}");
+        assert_eq!(frames[1].get("id"), Some((first + 1).to_string().as_str()), "{last_event_id:?}");
     }
 }
 
@@ -149,16 +111,11 @@ fn ids_carry_on_after_last_event_id() {
 fn http_1_0_clients_get_a_close_delimited_stream() {
     let server = start(|_| {});
     let mut stream = server.connect();
-    stream
-        .write_all(b"GET /sse HTTP/1.0\r\n\r\n")
-        .expect("send");
+    stream.write_all(b"GET /sse HTTP/1.0\r\n\r\n").expect("send");
     let answer = read_until(&mut stream, "data: ", 1);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
-    assert!(
-        !answer.to_ascii_lowercase().contains("transfer-encoding"),
-        "{answer}"
-    );
+    assert!(!answer.to_ascii_lowercase().contains("transfer-encoding"), "{answer}");
 }
 
 #[test]
@@ -166,10 +123,7 @@ fn head_answers_the_stream_head_and_closes() {
     let server = start(|_| {});
     let answer = exchange(&server, b"HEAD /sse HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(status_of(&answer), 200);
-    assert!(
-        answer.contains("\r\nContent-Type: text/event-stream\r\n"),
-        "{answer}"
-    );
+    assert!(answer.contains("\r\nContent-Type: text/event-stream\r\n"), "{answer}");
     assert!(answer.ends_with("\r\n\r\n"), "head only: {answer:?}");
 
     let page = exchange(&server, b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -188,34 +142,22 @@ fn options_is_a_cors_preflight() {
     for line in [
         "Access-Control-Allow-Origin: https://app.test",
         "Access-Control-Allow-Methods: GET, HEAD, OPTIONS",
-        "Access-Control-Allow-Headers: Last-Event-ID, Cache-Control",
+        "Access-Control-Allow-Headers: Last-Event-ID, Cache-Control, Authorization, Content-Type",
         "Allow: GET, HEAD, OPTIONS",
     ] {
-        assert!(
-            answer.contains(&format!("\r\n{line}\r\n")),
-            "{line} missing: {answer}"
-        );
+        assert!(answer.contains(&format!("\r\n{line}\r\n")), "{line} missing: {answer}");
     }
-    assert!(
-        !answer.contains("Content-Length"),
-        "204 has no length: {answer}"
-    );
+    assert!(!answer.contains("Content-Length"), "204 has no length: {answer}");
 
     let stream = ureq::get(&server.url("/sse")).call().expect("stream");
-    assert_eq!(
-        stream.headers()["access-control-allow-origin"],
-        "https://app.test"
-    );
+    assert_eq!(stream.headers()["access-control-allow-origin"], "https://app.test");
 }
 
 #[test]
 fn demo_page_uses_both_streams() {
     let server = start(|_| {});
     let mut response = ureq::get(&server.url("/")).call().expect("demo page");
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/html; charset=utf-8"
-    );
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
     let page = response.body_mut().read_to_string().expect("page text");
     for needle in [
         "new EventSource('/sse')",

@@ -9,12 +9,8 @@ use support::{read_until, start};
 /// The transcript block of README.md, without the fence and the `$` line.
 fn readme_transcript() -> String {
     let readme = include_str!("../README.md");
-    let start = readme
-        .find("<!-- transcript:start -->")
-        .expect("transcript start marker");
-    let end = readme
-        .find("<!-- transcript:end -->")
-        .expect("transcript end marker");
+    let start = readme.find("<!-- transcript:start -->").expect("transcript start marker");
+    let end = readme.find("<!-- transcript:end -->").expect("transcript end marker");
     let block = &readme[start..end];
     let body = block.split_once("```text\n").expect("text fence").1;
     let body = body.rsplit_once("```").expect("closing fence").0;
@@ -31,10 +27,7 @@ fn mask_times(text: &str) -> String {
                 "Date: <date>\n".to_owned()
             } else if let Some(time) = line.strip_prefix("data: ") {
                 let time = time.trim_end_matches('\n');
-                assert!(
-                    time.len() == 24 && time.ends_with('Z'),
-                    "not a timestamp: {time}"
-                );
+                assert!(time.len() == 24 && time.ends_with('Z'), "not a timestamp: {time}");
                 "data: <time>\n".to_owned()
             } else {
                 line.to_owned()
@@ -47,7 +40,11 @@ fn mask_times(text: &str) -> String {
 fn readme_transcript_matches_the_bytes_on_the_wire() {
     let server = start(|config| config.interval = std::time::Duration::from_millis(20));
     let mut stream = server.connect();
-    stream.write_all(b"GET /sse HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n").expect("send");
+    stream
+        .write_all(
+            b"GET /sse HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+        )
+        .expect("send");
     // Three frames; the head's \r\n\r\n holds no "\n\n".
     let wire = read_until(&mut stream, "\n\n", 3);
     let end = wire.match_indices("\n\n").nth(2).expect("third frame").0 + 2;

@@ -71,9 +71,7 @@ impl fmt::Display for ParseError {
             ParseError::MissingHost => "HTTP/1.1 request without Host",
             ParseError::DuplicateHost => "more than one Host header",
             ParseError::BadContentLength => "invalid Content-Length",
-            ParseError::ContentLengthWithTransferEncoding => {
-                "both Content-Length and Transfer-Encoding"
-            }
+            ParseError::ContentLengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
             ParseError::TargetTooLong => "request target too long",
             ParseError::HeadTooLarge => "request head too large",
             ParseError::UnsupportedVersion => "HTTP version not supported",

@@ -10,11 +10,7 @@ pub(super) fn check_framing_and_host(
     headers: &[Header],
     version: Version,
 ) -> Result<Option<u64>, ParseError> {
-    let named = |name: &'static str| {
-        headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-    };
+    let named = |name: &'static str| headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name));
     match (named("host").count(), version) {
         (0, Version::Http11) => return Err(ParseError::MissingHost),
         (0 | 1, _) => {}
@@ -45,8 +41,8 @@ pub(super) fn split_target(method: &str, target: &str) -> Result<(String, String
         target
     } else if target == "*" && method == "OPTIONS" {
         return Ok(("*".to_owned(), String::new()));
-    } else if let Some(after_scheme) = strip_prefix_ignore_case(target, "http://")
-        .or_else(|| strip_prefix_ignore_case(target, "https://"))
+    } else if let Some(after_scheme) =
+        strip_prefix_ignore_case(target, "http://").or_else(|| strip_prefix_ignore_case(target, "https://"))
     {
         // "A server MUST accept the absolute-form in requests" (§3.2.2).
         match after_scheme.find(['/', '?']) {
@@ -65,6 +61,5 @@ pub(super) fn split_target(method: &str, target: &str) -> Result<(String, String
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }

@@ -78,6 +78,45 @@ impl Request {
             .find(|header| header.name.eq_ignore_ascii_case(name))
             .map(|header| header.value.as_slice())
     }
+
+    /// [`Request::header`] as text, when it is UTF-8.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header(name).and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// The first value of `key` in the query, percent-decoded the way
+    /// `URLSearchParams` does (`+` is a space); invalid UTF-8 becomes U+FFFD.
+    pub fn query_param(&self, key: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name) == key).then(|| percent_decode(value))
+        })
+    }
+}
+
+/// Decodes `%XX` escapes and `+`; a `%` not followed by two hex digits stays.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|&byte| (byte as char).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// What one call to [`parse_request_head`] found.
@@ -137,14 +176,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseEr
     let method = ascii_string(parts.method)?;
     let (path, query) = split_target(&method, &ascii_string(parts.target)?)?;
     let content_length = check_framing_and_host(&headers, version)?;
-    let request = Request {
-        method,
-        path,
-        query,
-        version,
-        headers,
-        content_length,
-    };
+    let request = Request { method, path, query, version, headers, content_length };
     Ok(Parsed::Complete { request, head_len })
 }
 
@@ -214,19 +246,18 @@ fn scan_request_line<'a>(
         // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
         let shape = b"HTTP/9.9";
         let fits = version.len() <= shape.len()
-            && version.iter().zip(shape).all(|(&byte, &expected)| {
-                byte == expected || (expected == b'9' && byte.is_ascii_digit())
-            });
+            && version
+                .iter()
+                .zip(shape)
+                .all(|(&byte, &expected)| byte == expected || (expected == b'9' && byte.is_ascii_digit()));
         if !fits {
             return Err(ParseError::BadRequestLine);
         }
     }
     match (target, version) {
-        (Some(target), Some(version)) if complete && version.len() == 8 => Ok(RequestLine {
-            method,
-            target,
-            version,
-        }),
+        (Some(target), Some(version)) if complete && version.len() == 8 => {
+            Ok(RequestLine { method, target, version })
+        }
         _ if complete => Err(ParseError::BadRequestLine),
         (target, version) => Ok(RequestLine {
             method,
@@ -240,10 +271,7 @@ fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return Err(ParseError::ObsoleteLineFolding);
     }
-    let colon = line
-        .iter()
-        .position(|&byte| byte == b':')
-        .ok_or(ParseError::HeaderWithoutColon)?;
+    let colon = line.iter().position(|&byte| byte == b':').ok_or(ParseError::HeaderWithoutColon)?;
     let (name, value) = (&line[..colon], &line[colon + 1..]);
     if name.ends_with(b" ") || name.ends_with(b"\t") {
         return Err(ParseError::SpaceBeforeColon);
@@ -253,15 +281,11 @@ fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
     }
     let value = value.trim_ascii();
     // field-vchar = VCHAR / obs-text, with SP and HTAB between them.
-    let allowed =
-        |&byte: &u8| byte == b'\t' || byte == b' ' || (0x21..=0x7e).contains(&byte) || byte >= 0x80;
+    let allowed = |&byte: &u8| byte == b'\t' || byte == b' ' || (0x21..=0x7e).contains(&byte) || byte >= 0x80;
     if !value.iter().all(allowed) {
         return Err(ParseError::BadHeaderValue);
     }
-    Ok(Header {
-        name: ascii_string(name)?,
-        value: value.to_vec(),
-    })
+    Ok(Header { name: ascii_string(name)?, value: value.to_vec() })
 }
 
 fn ascii_string(bytes: &[u8]) -> Result<String, ParseError> {

@@ -1,9 +1,6 @@
 use super::*;
 
-const LIMITS: Limits = Limits {
-    max_head_bytes: 8192,
-    max_target_bytes: 2048,
-};
+const LIMITS: Limits = Limits { max_head_bytes: 8192, max_target_bytes: 2048 };
 
 fn parse(head: &[u8]) -> Result<Parsed, ParseError> {
     parse_request_head(head, &LIMITS)
@@ -15,21 +12,13 @@ fn complete(head: &[u8]) -> Request {
             assert_eq!(head_len, head.len(), "whole head consumed: {head:?}");
             request
         }
-        other => panic!(
-            "expected a complete head for {:?}, got {other:?}",
-            String::from_utf8_lossy(head)
-        ),
+        other => panic!("expected a complete head for {:?}, got {other:?}", String::from_utf8_lossy(head)),
     }
 }
 
 /// The one check every error case goes through.
 fn check_error(head: &[u8], expected: ParseError) {
-    assert_eq!(
-        parse(head),
-        Err(expected),
-        "{:?}",
-        String::from_utf8_lossy(head)
-    );
+    assert_eq!(parse(head), Err(expected), "{:?}", String::from_utf8_lossy(head));
 }
 
 const VALID: &[&[u8]] = &[
@@ -67,8 +56,7 @@ fn every_proper_prefix_of_a_valid_head_is_incomplete() {
 
 #[test]
 fn fields_are_extracted() {
-    let request =
-        complete(b"GET /messages?x=1 HTTP/1.1\r\nHost: a:1\r\nLast-Event-ID:  41 \r\n\r\n");
+    let request = complete(b"GET /messages?x=1 HTTP/1.1\r\nHost: a:1\r\nLast-Event-ID:  41 \r\n\r\n");
     assert_eq!(request.method, "GET");
     assert_eq!(request.path, "/messages");
     assert_eq!(request.query, "x=1");
@@ -78,10 +66,7 @@ fn fields_are_extracted() {
     assert_eq!(request.content_length, None);
 
     let absolute = complete(b"GET HTTP://h/sse?q=2 HTTP/1.1\r\nHost: h\r\n\r\n");
-    assert_eq!(
-        (absolute.path.as_str(), absolute.query.as_str()),
-        ("/sse", "q=2")
-    );
+    assert_eq!((absolute.path.as_str(), absolute.query.as_str()), ("/sse", "q=2"));
     let bare_authority = complete(b"GET http://h HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(bare_authority.path, "/");
     let with_length = complete(b"POST / HTTP/1.0\r\nContent-Length: 12\r\n\r\n");
@@ -159,21 +144,13 @@ fn target_limit_is_inclusive_and_checked_before_the_line_ends() {
 #[test]
 fn head_limit_is_inclusive() {
     let base = b"GET / HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n".len();
-    let padded = |extra: usize| {
-        format!(
-            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
-            "v".repeat(extra)
-        )
-    };
+    let padded = |extra: usize| format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "v".repeat(extra));
     let at_limit = padded(8192 - base);
     assert_eq!(at_limit.len(), 8192);
     complete(at_limit.as_bytes());
     check_error(padded(8193 - base).as_bytes(), ParseError::HeadTooLarge);
     // Still arriving, but already at the limit: no point reading more.
-    check_error(
-        &padded(9000 - base).as_bytes()[..8192],
-        ParseError::HeadTooLarge,
-    );
+    check_error(&padded(9000 - base).as_bytes()[..8192], ParseError::HeadTooLarge);
 }
 
 #[test]
@@ -198,5 +175,22 @@ fn every_error_has_a_status_and_a_lowercase_message() {
         assert_eq!(error.status(), status, "{error:?}");
         let message = error.to_string();
         assert!(!message.ends_with('.'), "{message}");
+    }
+}
+
+#[test]
+fn query_parameters_are_percent_decoded() {
+    let request = complete(b"GET /events?a=1&lastEventId=17-4&event=sensor%20reading&plus=a+b&bad=%zz&last HTTP/1.1\r\nHost: h\r\n\r\n");
+    let cases = [
+        ("a", Some("1")),
+        ("lastEventId", Some("17-4")),
+        ("event", Some("sensor reading")),
+        ("plus", Some("a b")),
+        ("bad", Some("%zz")),
+        ("last", Some("")),
+        ("missing", None),
+    ];
+    for (key, expected) in cases {
+        assert_eq!(request.query_param(key).as_deref(), expected, "{key}");
     }
 }

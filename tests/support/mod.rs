@@ -23,21 +23,13 @@ pub struct TestServer {
 /// Starts a quiet server on an ephemeral port, with `adjust` applied to
 /// the defaults.
 pub fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        quiet: true,
-        ..Config::default()
-    };
+    let mut config = Config { addr: SocketAddr::from(([127, 0, 0, 1], 0)), quiet: true, ..Config::default() };
     adjust(&mut config);
     let server = Server::bind(config).expect("bind 127.0.0.1:0");
     let handle = server.handle();
     let addr = server.local_addr();
     let accept_thread = Some(thread::spawn(move || server.run()));
-    TestServer {
-        handle,
-        addr,
-        accept_thread,
-    }
+    TestServer { handle, addr, accept_thread }
 }
 
 impl TestServer {
@@ -62,12 +54,8 @@ impl Drop for TestServer {
 
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect to the test server");
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("set read timeout");
-    stream
-        .set_write_timeout(Some(IO_TIMEOUT))
-        .expect("set write timeout");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("set read timeout");
+    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("set write timeout");
     stream
 }
 
@@ -112,15 +100,9 @@ pub fn read_until(stream: &mut TcpStream, needle: &str, count: usize) -> String 
     let mut chunk = [0u8; 4096];
     while String::from_utf8_lossy(&seen).matches(needle).count() < count {
         match stream.read(&mut chunk) {
-            Ok(0) => panic!(
-                "closed before {count} × {needle:?}: {:?}",
-                String::from_utf8_lossy(&seen)
-            ),
+            Ok(0) => panic!("closed before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
             Ok(read) => seen.extend_from_slice(&chunk[..read]),
-            Err(error) => panic!(
-                "{error} before {count} × {needle:?}: {:?}",
-                String::from_utf8_lossy(&seen)
-            ),
+            Err(error) => panic!("{error} before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
         }
     }
     String::from_utf8_lossy(&seen).into_owned()

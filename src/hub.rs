@@ -1,0 +1,312 @@
+//! The hub: where published events wait for the `/events` streams, in a
+//! bounded history that lets a reconnecting client catch up.
+//!
+//! ```text
+//! Publisher::publish ─► encode once ─► History (last --history frames)
+//!   (Rust, stdin,                      │  seq 38   Arc<[u8]> "id: …-38\ndata: …\n\n"
+//!    POST /publish)                    │  seq 39   …
+//!                                      └► every /events thread clones the Arc
+//!                                         of the frame at its own cursor and
+//!                                         writes it: no copy, no re-encoding
+//! ```
+//!
+//! Ids are `RUN-SEQ`: `RUN` is the server's start time in milliseconds since
+//! the Unix epoch, `SEQ` counts from 1. Within a run ids strictly increase;
+//! an id from an earlier run is recognised by its `RUN`.
+//!
+//! A publisher never waits for a client: it takes the lock for as long as it
+//! takes to push one frame, wakes the streams, and returns. A stream that
+//! falls so far behind that its next frame has left the history is told so
+//! ([`Next::FellBehind`]) and disconnected.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::sse::{Event, FieldError, SingleLine};
+
+/// The id the hub gave a published event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId {
+    /// When the server started, in ms since the Unix epoch.
+    pub run: u64,
+    /// Position in this run, from 1.
+    pub seq: u64,
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.run, self.seq)
+    }
+}
+
+impl EventId {
+    /// Reads an id in the `RUN-SEQ` form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<EventId> {
+        let (run, seq) = text.split_once('-')?;
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+        if !digits(run) || !digits(seq) {
+            return None;
+        }
+        Some(EventId { run: run.parse().ok()?, seq: seq.parse().ok()? })
+    }
+}
+
+/// Why an event was not published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishError {
+    /// The event name holds CR, LF or NUL.
+    BadEventName(FieldError),
+    /// The data is over `--max-event-bytes`.
+    TooLarge {
+        /// Size of the refused data.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::BadEventName(error) => write!(f, "bad event name: {error}"),
+            PublishError::TooLarge { bytes, limit } => {
+                write!(f, "event data is {bytes} bytes, over the limit of {limit}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+/// Publishes events to every `/events` client of one server. Cheap to
+/// clone, and `Send`: hand one to each thread that produces events.
+#[derive(Clone)]
+pub struct Publisher {
+    hub: Arc<Hub>,
+}
+
+impl Publisher {
+    /// Publishes one event: `event` names it (clients listen with
+    /// `addEventListener(name)`; `None` goes to `onmessage`), `data` may hold
+    /// several lines. Returns the id it was given. Never waits for clients.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError`] for a name with a line break or NUL, or data over
+    /// `--max-event-bytes`; nothing is published then.
+    pub fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
+        self.hub.publish(event, data)
+    }
+}
+
+/// What a stream finds at its cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The frame with this sequence number.
+    Frame(u64, Arc<[u8]>),
+    /// The frame at the cursor has left the history.
+    FellBehind,
+    /// Nothing new before the deadline.
+    TimedOut,
+}
+
+/// Where a new stream starts reading, and whether it missed events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resume {
+    pub(crate) cursor: u64,
+    pub(crate) missed: bool,
+}
+
+pub(crate) struct Hub {
+    run: u64,
+    max_event_bytes: usize,
+    history: Mutex<History>,
+    published: Condvar,
+}
+
+/// The last `capacity` frames; `oldest_seq` is the sequence of the first.
+struct History {
+    frames: VecDeque<Arc<[u8]>>,
+    oldest_seq: u64,
+    capacity: usize,
+}
+
+impl History {
+    fn next_seq(&self) -> u64 {
+        self.oldest_seq + self.frames.len() as u64
+    }
+}
+
+impl Hub {
+    pub(crate) fn new(capacity: usize, max_event_bytes: usize) -> Hub {
+        let run = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        Hub {
+            run,
+            max_event_bytes,
+            history: Mutex::new(History {
+                frames: VecDeque::with_capacity(capacity),
+                oldest_seq: 1,
+                capacity,
+            }),
+            published: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn publisher(self: &Arc<Hub>) -> Publisher {
+        Publisher { hub: Arc::clone(self) }
+    }
+
+    /// No code panics while holding the lock, so a poisoned lock still
+    /// holds a consistent history.
+    fn lock(&self) -> MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
+        let event = event.map(SingleLine::new).transpose().map_err(PublishError::BadEventName)?;
+        if data.len() > self.max_event_bytes {
+            return Err(PublishError::TooLarge { bytes: data.len(), limit: self.max_event_bytes });
+        }
+        let mut history = self.lock();
+        let id = EventId { run: self.run, seq: history.next_seq() };
+        let id_text = id.to_string();
+        let mut frame = Vec::with_capacity(data.len() + id_text.len() + 32);
+        Event { retry: None, id: SingleLine::new(&id_text).ok(), event, data }.encode_into(&mut frame);
+        if history.frames.len() == history.capacity {
+            history.frames.pop_front();
+            history.oldest_seq += 1;
+        }
+        history.frames.push_back(frame.into());
+        drop(history);
+        self.published.notify_all();
+        Ok(id)
+    }
+
+    /// Where a client that sent `last_event_id` (or none) starts.
+    ///
+    /// No id: live events only. An id of this run: the event after it, with
+    /// `missed` if that one has left the history. Anything else (an earlier
+    /// run, an id never given out, not an id at all): everything retained,
+    /// with `missed`, since what came after that id cannot be known.
+    pub(crate) fn resume(&self, last_event_id: Option<&str>) -> Resume {
+        let history = self.lock();
+        let Some(text) = last_event_id else {
+            return Resume { cursor: history.next_seq(), missed: false };
+        };
+        match EventId::parse(text) {
+            Some(id) if id.run == self.run && id.seq < history.next_seq() => {
+                let wanted = id.seq + 1;
+                Resume { cursor: wanted.max(history.oldest_seq), missed: wanted < history.oldest_seq }
+            }
+            _ => Resume { cursor: history.oldest_seq, missed: true },
+        }
+    }
+
+    /// The frame at `cursor`, waiting for it until `deadline`.
+    pub(crate) fn next(&self, cursor: u64, deadline: Instant) -> Next {
+        let mut history = self.lock();
+        loop {
+            if cursor < history.oldest_seq {
+                return Next::FellBehind;
+            }
+            if let Some(frame) = history.frames.get((cursor - history.oldest_seq) as usize) {
+                return Next::Frame(cursor, Arc::clone(frame));
+            }
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            if timeout.is_zero() {
+                return Next::TimedOut;
+            }
+            history = self.published.wait_timeout(history, timeout).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// Wakes every waiting stream, e.g. to notice a shutdown.
+    pub(crate) fn wake_all(&self) {
+        self.published.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn frame_text(next: Next) -> String {
+        match next {
+            Next::Frame(_, frame) => String::from_utf8_lossy(&frame).into_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_are_encoded_once_with_run_seq_ids() {
+        let hub = Arc::new(Hub::new(4, 100));
+        let publisher = hub.publisher();
+        let first = publisher.publish(None, "a\nb").expect("published");
+        let second = publisher.publish(Some("reading"), "21.5").expect("published");
+        assert_eq!((first.seq, second.seq), (1, 2));
+        assert_eq!(EventId::parse(&second.to_string()), Some(second));
+        let now = Instant::now();
+        assert_eq!(frame_text(hub.next(1, now)), format!("id: {first}\ndata: a\ndata: b\n\n"));
+        assert_eq!(frame_text(hub.next(2, now)), format!("id: {second}\nevent: reading\ndata: 21.5\n\n"));
+        assert_eq!(hub.next(3, now), Next::TimedOut);
+    }
+
+    #[test]
+    fn refused_events_take_no_id() {
+        let hub = Arc::new(Hub::new(4, 3));
+        let publisher = hub.publisher();
+        assert_eq!(
+            publisher.publish(Some("a\nb"), "x"),
+            Err(PublishError::BadEventName(FieldError::LineBreak))
+        );
+        assert_eq!(publisher.publish(None, "four"), Err(PublishError::TooLarge { bytes: 4, limit: 3 }));
+        assert_eq!(publisher.publish(None, "ok").map(|id| id.seq), Ok(1));
+    }
+
+    #[test]
+    fn history_is_bounded_and_the_lagging_fall_behind() {
+        let hub = Arc::new(Hub::new(3, 100));
+        let publisher = hub.publisher();
+        let ids: Vec<_> =
+            (0..5).map(|n| publisher.publish(None, &n.to_string()).expect("published")).collect();
+        let now = Instant::now();
+        assert_eq!(hub.next(2, now), Next::FellBehind);
+        assert!(frame_text(hub.next(3, now)).ends_with("data: 2\n\n"));
+
+        let resume = |id: Option<String>| hub.resume(id.as_deref());
+        assert_eq!(resume(None), Resume { cursor: 6, missed: false });
+        assert_eq!(resume(Some(ids[3].to_string())), Resume { cursor: 5, missed: false });
+        assert_eq!(resume(Some(ids[4].to_string())), Resume { cursor: 6, missed: false });
+        assert_eq!(resume(Some(ids[1].to_string())), Resume { cursor: 3, missed: false });
+        assert_eq!(resume(Some(ids[0].to_string())), Resume { cursor: 3, missed: true });
+        let earlier_run = EventId { run: ids[0].run - 1, seq: 4 };
+        assert_eq!(resume(Some(earlier_run.to_string())), Resume { cursor: 3, missed: true });
+        let never_given = EventId { run: ids[0].run, seq: 99 };
+        assert_eq!(resume(Some(never_given.to_string())), Resume { cursor: 3, missed: true });
+        assert_eq!(resume(Some("7".to_owned())), Resume { cursor: 3, missed: true });
+    }
+
+    #[test]
+    fn a_waiting_stream_wakes_on_publish() {
+        let hub = Arc::new(Hub::new(8, 100));
+        let publisher = hub.publisher();
+        let waiter = {
+            let hub = Arc::clone(&hub);
+            std::thread::spawn(move || hub.next(1, Instant::now() + Duration::from_secs(10)))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        publisher.publish(None, "wake").expect("published");
+        assert!(frame_text(waiter.join().expect("waiter")).ends_with("data: wake\n\n"));
+    }
+
+    #[test]
+    fn id_parsing() {
+        assert_eq!(EventId::parse("12-3"), Some(EventId { run: 12, seq: 3 }));
+        for bad in ["", "12", "-3", "12-", "a-3", "12-3-4", "12- 3", "+1-2"] {
+            assert_eq!(EventId::parse(bad), None, "{bad}");
+        }
+    }
+}
