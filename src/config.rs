@@ -105,7 +105,7 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run a server with this configuration.
-    Run(Config),
+    Run(Box<Config>),
     /// Print [`USAGE`] and exit successfully.
     Help,
     /// Print the version and exit successfully.
@@ -239,7 +239,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
             config.max_target_bytes, config.max_head_bytes
         )));
     }
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }
 
 fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
@@ -276,7 +276,7 @@ mod tests {
 
     fn config(words: &str) -> Config {
         match parse(words) {
-            Ok(Command::Run(config)) => config,
+            Ok(Command::Run(config)) => *config,
             other => panic!("{words}: {other:?}"),
         }
     }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let config = match ssed::parse_args(std::env::args().skip(1), std::env::var("SSED_PUBLISH_TOKEN").ok()) {
-        Ok(ssed::Command::Run(config)) => config,
+        Ok(ssed::Command::Run(config)) => *config,
         Ok(ssed::Command::Help) => {
             print!("{}", ssed::USAGE);
             return ExitCode::SUCCESS;
@@ -25,10 +25,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let addr = server.local_addr();
+    let config = server.config();
+    let publish = if config.publish_token.is_some() { ", POST /publish" } else { "" };
     eprintln!(
-        "ssed: listening on http://{addr}: /sse (named pings), /messages (unnamed pings), / (demo page)"
+        "ssed: listening on http://{}: /sse (named pings), /messages (unnamed pings), \
+         /events (published events{publish}), / (demo page)",
+        server.local_addr()
     );
+    if config.stdin {
+        ssed::stdin::spawn_reader(server.publisher(), config.stdin_event.clone(), config.max_event_bytes);
+    }
     server.run();
     ExitCode::SUCCESS
 }

@@ -3,50 +3,12 @@
 mod support;
 
 use std::io::Write;
-use std::net::{Shutdown, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::net::Shutdown;
+use std::process::Command;
 
-use support::{connect, get, read_to_close, read_until, wait_for_line};
+use support::{connect, get, read_to_close, read_until, run_binary as run, wait_for_line};
 
 const SSED: &str = env!("CARGO_BIN_EXE_ssed");
-
-/// A running `ssed` process, killed by its PID when dropped.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    stderr: std::sync::mpsc::Receiver<String>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(flags: &[&str]) -> Running {
-    let mut child = Command::new(SSED)
-        .args(["--addr", "127.0.0.1:0"])
-        .args(flags)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssed");
-    let stderr = support::lines_of(child.stderr.take().expect("piped stderr"));
-    let banner = wait_for_line(&stderr, "listening on");
-    // "ssed: listening on http://127.0.0.1:PORT: /sse (named pings), …"
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split(": ").next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"));
-    for path in ["/sse", "/messages", "/ "] {
-        assert!(banner.contains(path), "banner names {path}: {banner}");
-    }
-    Running { child, addr, stderr }
-}
 
 #[test]
 fn help_lists_every_flag_and_exits_0() {

@@ -192,3 +192,44 @@ pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) ->
         }
     }
 }
+
+/// A running `ssed` process, killed by its PID when dropped.
+pub struct Running {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    pub stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the `ssed` binary on 127.0.0.1:0 with `flags` and a piped stdin,
+/// and reads the address from its banner.
+pub fn run_binary(flags: &[&str]) -> Running {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssed"))
+        .args(["--addr", "127.0.0.1:0"])
+        .args(flags)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssed");
+    let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+    let banner = wait_for_line(&stderr, "listening on");
+    // "ssed: listening on http://127.0.0.1:PORT: /sse (named pings), …"
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(": ").next())
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"));
+    for path in ["/sse", "/messages", "/events", "/ "] {
+        assert!(banner.contains(path), "banner names {path}: {banner}");
+    }
+    Running { child, addr, stderr }
+}
