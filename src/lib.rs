@@ -73,3 +73,8 @@ pub use config::{parse_args, ArgError, Command, Config, Secret, USAGE};
 pub use hub::{EventId, PublishError, Publisher};
 pub use server::{Server, ServerHandle};
 pub use stream::CloseReason;
+
+/// The Rust examples in README.md compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
