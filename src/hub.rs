@@ -17,7 +17,7 @@
 //! A publisher never waits for a client: it takes the lock for as long as it
 //! takes to push one frame, wakes the streams, and returns. A stream that
 //! falls so far behind that its next frame has left the history is told so
-//! ([`Next::FellBehind`]) and disconnected.
+//! and disconnected.
 
 use std::collections::VecDeque;
 use std::fmt;

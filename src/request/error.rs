@@ -30,9 +30,9 @@ pub enum ParseError {
     /// Both `Content-Length` and `Transfer-Encoding`: a smuggling attempt
     /// (RFC 9112 §6.1), refused.
     ContentLengthWithTransferEncoding,
-    /// The request-target is over [`Limits::max_target_bytes`].
+    /// The request-target is over [`Limits::max_target_bytes`](super::Limits::max_target_bytes).
     TargetTooLong,
-    /// The head is over [`Limits::max_head_bytes`].
+    /// The head is over [`Limits::max_head_bytes`](super::Limits::max_head_bytes).
     HeadTooLarge,
     /// A well-formed version other than HTTP/1.0 and HTTP/1.1, e.g. HTTP/2.0.
     UnsupportedVersion,

@@ -233,3 +233,4 @@ pub fn run_binary(flags: &[&str]) -> Running {
     }
     Running { child, addr, stderr }
 }
+pub mod browser;
