@@ -22,9 +22,13 @@ pub struct Config {
     /// Reconnection time sent to clients in the first frame's `retry:`
     /// field (`--retry`, ms). Default 3000 ms, the usual browser default.
     pub retry: Duration,
-    /// Connections served at once, streaming or still sending their request
-    /// (`--max-clients`). One more is refused (see README). Default 512.
+    /// Streams served at once (`--max-clients`). One more is told to retry
+    /// later (see README). Default 512.
     pub max_clients: usize,
+    /// Connections beyond `max_clients` that may be sending their request or
+    /// getting a short answer (`/metrics`, an error) at once
+    /// (`--max-pending`). Beyond both, the accept loop refuses. Default 64.
+    pub max_pending: usize,
     /// Stack reserved for each connection thread (`--stack-size`, bytes).
     /// Default 64 KiB; the pages actually touched are far fewer.
     pub stack_size: usize,
@@ -78,6 +82,7 @@ impl Default for Config {
             interval: Duration::from_millis(500),
             retry: Duration::from_millis(3000),
             max_clients: 512,
+            max_pending: 64,
             stack_size: 64 * 1024,
             head_timeout: Duration::from_millis(5000),
             write_timeout: Duration::from_millis(10_000),
@@ -135,7 +140,8 @@ flags (default in brackets):
   --addr ADDR              listen address [127.0.0.1:8080]
   --interval MS            time between pings [500]
   --retry MS               client reconnect time sent in retry: [3000]
-  --max-clients N          connections at once; more are refused [512]
+  --max-clients N          streams at once; more are told to retry [512]
+  --max-pending N          further connections still sending a request [64]
   --stack-size BYTES       stack per connection thread, k suffix ok [65536]
   --head-timeout MS        time to send the request head, then 408 [5000]
   --write-timeout MS       time a write may block, then drop [10000]
@@ -190,6 +196,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
             "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
             "--retry" => config.retry = millis(&flag, &value()?, 0, 86_400_000)?,
             "--max-clients" => config.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
+            "--max-pending" => config.max_pending = number(&flag, &value()?, 1, 1_000_000)?,
             "--stack-size" => config.stack_size = bytes(&flag, &value()?, 16 * 1024, 64 << 20)?,
             "--head-timeout" => config.head_timeout = millis(&flag, &value()?, 1, 600_000)?,
             "--write-timeout" => config.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
@@ -284,7 +291,7 @@ mod tests {
     #[test]
     fn every_flag_sets_its_field() {
         let parsed = config(
-            "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --stack-size 32k \
+            "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --max-pending 4 --stack-size 32k \
              --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
              --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
              --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line",
@@ -294,6 +301,7 @@ mod tests {
             interval: Duration::from_millis(20),
             retry: Duration::ZERO,
             max_clients: 3,
+            max_pending: 4,
             stack_size: 32 * 1024,
             head_timeout: Duration::from_millis(100),
             write_timeout: Duration::from_millis(200),
@@ -365,6 +373,7 @@ mod tests {
             ("--interval", defaults.interval.as_millis().to_string()),
             ("--retry", defaults.retry.as_millis().to_string()),
             ("--max-clients", defaults.max_clients.to_string()),
+            ("--max-pending", defaults.max_pending.to_string()),
             ("--stack-size", defaults.stack_size.to_string()),
             ("--head-timeout", defaults.head_timeout.as_millis().to_string()),
             ("--write-timeout", defaults.write_timeout.as_millis().to_string()),

@@ -18,11 +18,13 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::http_date;
+use crate::metrics::Refusal;
 use crate::request::{parse_request_head, ParseError, Parsed, Request};
-use crate::response::{error_body, Head, Whole};
+use crate::response::{busy_stream, error_body, event_stream_head, Head, Whole};
 use crate::routes::{route, Resource, Route};
 use crate::server::{ConnectionSlot, Shared};
-use crate::{events, publish, stream};
+use crate::stream::{self, LiveStream};
+use crate::{events, publish};
 
 /// The demo page, compiled into the binary.
 const DEMO_PAGE: &str = include_str!("demo.html");
@@ -76,12 +78,25 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
     let who = format!("{peer} {} {}", request.method, request.path);
     let publish_enabled = shared.config.publish_token.is_some();
     match route(&request.method, &request.path, publish_enabled) {
-        Route::Serve { resource: Resource::Pings(style), head_only } => {
-            stream::serve_pings(socket, &request, style, head_only, shared, &who);
-            close_gently(socket);
+        Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
+            send_and_close(socket, &event_stream_head(&shared.config.cors_origin, &now()));
+            shared.log_connection(format_args!("{who} -> 200 (head only)"));
         }
-        Route::Serve { resource: Resource::Events, head_only } => {
-            events::serve_events(socket, &request, head_only, shared, &who);
+        Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
+            let Some(live) = LiveStream::start(shared) else {
+                let max = shared.config.max_clients;
+                let why = format!("server full, {max} of {max} streams in use");
+                shared.metrics.refused(Refusal::Full);
+                send_and_close(
+                    socket,
+                    &busy_stream(&shared.config.cors_origin, shared.config.retry, &why, &now()),
+                );
+                return shared.log_connection(format_args!("{who} refused: {why}"));
+            };
+            match resource {
+                Resource::Pings(style) => stream::serve_pings(socket, &request, style, live, shared, &who),
+                _ => events::serve_events(socket, &request, live, shared, &who),
+            }
             close_gently(socket);
         }
         Route::Serve { resource: Resource::Publish, .. } => {
@@ -99,6 +114,21 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
                 }
                 Err(None) => shared.log_connection(format_args!("{who} left before sending the whole body")),
             }
+        }
+        Route::Serve { resource: Resource::Metrics, head_only } => {
+            let text = shared.metrics_text();
+            answer(
+                socket,
+                shared,
+                &who,
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                text.as_bytes(),
+                head_only,
+            );
+        }
+        Route::Serve { resource: Resource::Health, head_only } => {
+            answer(socket, shared, &who, 200, "text/plain; charset=utf-8", b"ok\n", head_only);
         }
         Route::Serve { resource: Resource::DemoPage, head_only } => {
             let page = DEMO_PAGE.as_bytes();
@@ -191,6 +221,7 @@ fn answer_error(
     detail: &str,
     extra_headers: &[(&str, &str)],
 ) {
+    shared.metrics.answered_error(status);
     let body = error_body(status, detail);
     let whole = Whole {
         status,

@@ -37,18 +37,12 @@ pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
 pub(crate) fn serve_events(
     mut socket: &TcpStream,
     request: &Request,
-    head_only: bool,
+    live: LiveStream<'_>,
     shared: &Shared,
     line: &str,
 ) {
     let config = &shared.config;
     let mut opening = event_stream_head(&config.cors_origin, &http_date(SystemTime::now()));
-    if head_only {
-        let _ = socket.write_all(&opening);
-        return shared.log_connection(format_args!("{line} -> 200 (head only)"));
-    }
-    let started = Instant::now();
-    let live = LiveStream::count(&shared.live_streams);
     // The header a reconnecting browser sends wins over the query of the
     // URL it reconnects to, which still carries the first connection's id.
     let query_id = request.query_param("lastEventId");
@@ -65,9 +59,7 @@ pub(crate) fn serve_events(
         Ok(()) => event_loop(socket, resume.cursor, shared),
         Err(error) => (CloseReason::from_write_error(&error), 0),
     };
-    drop(live);
-    let seconds = started.elapsed().as_secs_f64();
-    shared.log_connection(format_args!("{line} left after {seconds:.1} s, {events} events: {reason}"));
+    live.end(reason, events, line);
 }
 
 /// Writes frames from the hub as they come, a keep-alive comment when none
@@ -85,6 +77,7 @@ fn event_loop(mut socket: &TcpStream, mut cursor: u64, shared: &Shared) -> (Clos
                 if let Err(error) = socket.write_all(&frame) {
                     return (CloseReason::from_write_error(&error), sent);
                 }
+                shared.metrics.sent(frame.len(), true);
                 cursor = seq + 1;
                 sent += 1;
                 keep_alive_at = Instant::now() + interval;
@@ -96,9 +89,11 @@ fn event_loop(mut socket: &TcpStream, mut cursor: u64, shared: &Shared) -> (Clos
                 if let Err(reason) = check_peer(socket) {
                     return (reason, sent);
                 }
-                if let Err(error) = socket.write_all(b": keep-alive\n\n") {
+                const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+                if let Err(error) = socket.write_all(KEEP_ALIVE) {
                     return (CloseReason::from_write_error(&error), sent);
                 }
+                shared.metrics.sent(KEEP_ALIVE.len(), false);
                 keep_alive_at += interval;
             }
         }

@@ -222,6 +222,11 @@ impl Hub {
         }
     }
 
+    /// How many events were published since the server started.
+    pub(crate) fn published_count(&self) -> u64 {
+        self.lock().next_seq() - 1
+    }
+
     /// Wakes every waiting stream, e.g. to notice a shutdown.
     pub(crate) fn wake_all(&self) {
         self.published.notify_all();

@@ -60,6 +60,7 @@ pub mod config;
 mod connection;
 mod events;
 pub mod hub;
+mod metrics;
 mod publish;
 pub mod request;
 pub mod response;

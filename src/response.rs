@@ -20,6 +20,10 @@
 //! Every other response carries a `Content-Length` and also closes: ssed
 //! answers one request per connection.
 
+use std::time::Duration;
+
+use crate::sse;
+
 /// The reason phrase for the statuses ssed sends (RFC 9110 §15).
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
@@ -89,6 +93,25 @@ pub fn event_stream_head(cors_origin: &str, date: &str) -> Vec<u8> {
         .header("X-Accel-Buffering", "no")
         .header("Connection", "close")
         .finish()
+}
+
+/// The answer to a stream request when ssed is full: a 200 event stream
+/// that holds no event, only `retry:` and a comment that says why, and ends.
+///
+/// A browser's `EventSource` gives up for good on any status but 200 (503
+/// included), so this makes it wait `retry` and reconnect; `curl -N` shows
+/// the comment; `Retry-After` tells other clients the same.
+pub fn busy_stream(cors_origin: &str, retry: Duration, why: &str, date: &str) -> Vec<u8> {
+    let mut answer = Head::new(200, date)
+        .header("Content-Type", "text/event-stream")
+        .header("Cache-Control", "no-cache")
+        .header("Access-Control-Allow-Origin", cors_origin)
+        .header("Retry-After", &retry.as_secs().max(1).to_string())
+        .header("Connection", "close")
+        .finish();
+    sse::encode_retry(retry, &mut answer);
+    sse::encode_comment(&format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()), &mut answer);
+    answer
 }
 
 /// A whole response with a body and a `Content-Length`. For `HEAD` pass

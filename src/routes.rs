@@ -9,6 +9,8 @@
 //! GET /messages   pings as unnamed events: for EventSource.onmessage
 //! GET /events     published events, with Last-Event-ID replay
 //! POST /publish   publish one event (only when a token is configured)
+//! GET /metrics    counters in the Prometheus text format
+//! GET /healthz    "ok"
 //! ```
 //!
 //! Each `GET` path also answers `HEAD` (head only); every path answers
@@ -25,6 +27,10 @@ pub enum Resource {
     Events,
     /// `/publish`: takes one event per `POST`.
     Publish,
+    /// `/metrics`: counters for Prometheus.
+    Metrics,
+    /// `/healthz`: `ok` while the server runs.
+    Health,
 }
 
 impl Resource {
@@ -32,7 +38,11 @@ impl Resource {
     pub fn allowed_methods(self) -> &'static str {
         match self {
             Resource::Publish => "POST, OPTIONS",
-            Resource::DemoPage | Resource::Pings(_) | Resource::Events => "GET, HEAD, OPTIONS",
+            Resource::DemoPage
+            | Resource::Pings(_)
+            | Resource::Events
+            | Resource::Metrics
+            | Resource::Health => "GET, HEAD, OPTIONS",
         }
     }
 }
@@ -53,6 +63,8 @@ pub const RESOURCES: &[(&str, Resource)] = &[
     ("/messages", Resource::Pings(PingStyle::Unnamed)),
     ("/events", Resource::Events),
     ("/publish", Resource::Publish),
+    ("/metrics", Resource::Metrics),
+    ("/healthz", Resource::Health),
 ];
 
 /// What to do with a request.
@@ -119,6 +131,8 @@ mod tests {
             ("POST", "/publish", Route::Serve { resource: publish, head_only: false }),
             ("GET", "/publish", Route::MethodNotAllowed(publish)),
             ("OPTIONS", "/publish", Route::Preflight(Some(publish))),
+            ("GET", "/metrics", Route::Serve { resource: Resource::Metrics, head_only: false }),
+            ("HEAD", "/healthz", Route::Serve { resource: Resource::Health, head_only: true }),
             ("GET", "/sse", Route::Serve { resource: named, head_only: false }),
             ("HEAD", "/sse", Route::Serve { resource: named, head_only: true }),
             ("GET", "/messages", Route::Serve { resource: unnamed, head_only: false }),

@@ -24,8 +24,8 @@ use crate::clock::http_date;
 use crate::config::Config;
 use crate::connection;
 use crate::hub::{Hub, Publisher};
-use crate::response::Head;
-use crate::sse;
+use crate::metrics::{Gauges, Metrics, Refusal};
+use crate::response;
 
 /// A bound listener, ready to [`run`](Server::run).
 pub struct Server {
@@ -48,9 +48,20 @@ pub(crate) struct Shared {
     pub(crate) live_streams: AtomicUsize,
     pub(crate) shutting_down: AtomicBool,
     pub(crate) hub: Arc<Hub>,
+    pub(crate) metrics: Metrics,
 }
 
 impl Shared {
+    /// The `/metrics` text, counters and gauges as of now.
+    pub(crate) fn metrics_text(&self) -> String {
+        self.metrics.render(&Gauges {
+            live_streams: self.live_streams.load(Ordering::Acquire),
+            live_connections: self.live_connections.load(Ordering::Acquire),
+            max_clients: self.config.max_clients,
+            events_published: self.hub.published_count(),
+        })
+    }
+
     /// One stderr line about one connection, unless `--quiet`.
     pub(crate) fn log_connection(&self, line: std::fmt::Arguments<'_>) {
         if !self.config.quiet {
@@ -77,6 +88,7 @@ impl Server {
         let hub = Arc::new(Hub::new(config.history, config.max_event_bytes));
         let shared = Arc::new(Shared {
             hub,
+            metrics: Metrics::default(),
             config,
             local_addr,
             live_connections: AtomicUsize::new(0),
@@ -169,15 +181,16 @@ impl ServerHandle {
     }
 }
 
-/// A claim on one of the `--max-clients` places; the place frees itself
-/// when the slot drops, however the connection thread ends.
+/// A claim on one of the `--max-clients` + `--max-pending` connection
+/// places; the place frees itself when the slot drops, however the
+/// connection thread ends.
 pub(crate) struct ConnectionSlot {
     pub(crate) shared: Arc<Shared>,
 }
 
 impl ConnectionSlot {
     fn claim(shared: &Arc<Shared>) -> Option<ConnectionSlot> {
-        let max = shared.config.max_clients;
+        let max = shared.config.max_clients + shared.config.max_pending;
         shared
             .live_connections
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| (live < max).then_some(live + 1))
@@ -196,8 +209,9 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
     // A client that already left has no address; there is no one to serve.
     let Ok(peer) = stream.peer_addr() else { return };
     let Some(slot) = ConnectionSlot::claim(shared) else {
-        let max = shared.config.max_clients;
-        return refuse(shared, &stream, peer, &format!("server full, {max} of {max} connections in use"));
+        let max = shared.config.max_clients + shared.config.max_pending;
+        let why = format!("server full, {max} of {max} connections in use");
+        return refuse(shared, &stream, peer, Refusal::Full, &why);
     };
     // The thread gets one reference; we keep one so that, if the spawn
     // fails and drops the thread's closure, we can still answer.
@@ -208,36 +222,27 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
         .stack_size(shared.config.stack_size)
         .spawn(move || connection::serve(&for_thread, peer, slot));
     if let Err(error) = spawned {
-        refuse(shared, &stream, peer, &format!("could not start a thread: {error}"));
+        refuse(shared, &stream, peer, Refusal::NoThread, &format!("could not start a thread: {error}"));
     }
 }
 
 /// Answers a connection ssed cannot serve now, without blocking the accept
-/// loop: the socket is non-blocking and the answer fits its empty send
-/// buffer.
-///
-/// A browser's `EventSource` gives up for good on any status but 200, so
-/// the refusal is a 200 event stream that only sets `retry:` and says why in
-/// a comment, then ends. The browser reconnects after `--retry`; `curl -N`
-/// shows the comment; `Retry-After` tells other clients the same.
-fn refuse(shared: &Shared, mut stream: &TcpStream, peer: SocketAddr, why: &str) {
+/// loop: the socket is non-blocking and the answer (see
+/// [`response::busy_stream`]) fits its empty send buffer.
+fn refuse(shared: &Shared, mut stream: &TcpStream, peer: SocketAddr, refusal: Refusal, why: &str) {
+    shared.metrics.refused(refusal);
     let _ = stream.set_nonblocking(true);
     // Read what has arrived of the request: closing a socket with unread
     // input makes the kernel send RST, which can destroy our answer.
     let mut scratch = [0u8; 1024];
     while let Ok(1..) = stream.read(&mut scratch) {}
-
-    let retry = shared.config.retry;
-    let mut answer = Head::new(200, &http_date(SystemTime::now()))
-        .header("Content-Type", "text/event-stream")
-        .header("Cache-Control", "no-cache")
-        .header("Access-Control-Allow-Origin", &shared.config.cors_origin)
-        .header("Retry-After", &retry.as_secs().max(1).to_string())
-        .header("Connection", "close")
-        .finish();
-    sse::encode_retry(retry, &mut answer);
-    sse::encode_comment(&format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()), &mut answer);
-    let _ = stream.write(&answer);
+    let config = &shared.config;
+    let _ = stream.write(&response::busy_stream(
+        &config.cors_origin,
+        config.retry,
+        why,
+        &http_date(SystemTime::now()),
+    ));
     let _ = stream.shutdown(Shutdown::Write);
     shared.log_connection(format_args!("{peer} refused: {why}"));
 }

@@ -19,7 +19,7 @@
 use std::fmt::{self, Write as _};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -66,6 +66,29 @@ impl fmt::Display for CloseReason {
 }
 
 impl CloseReason {
+    /// The `reason` label of each kind in `/metrics`, in [`Self::label_index`] order.
+    pub(crate) const LABELS: [&'static str; 7] = [
+        "client_closed",
+        "client_reset",
+        "stopped_reading",
+        "write_failed",
+        "read_failed",
+        "server_shutdown",
+        "fell_behind",
+    ];
+
+    pub(crate) fn label_index(self) -> usize {
+        match self {
+            CloseReason::ClientClosed => 0,
+            CloseReason::ClientReset => 1,
+            CloseReason::StoppedReading => 2,
+            CloseReason::WriteFailed(_) => 3,
+            CloseReason::ReadFailed(_) => 4,
+            CloseReason::ServerShutdown => 5,
+            CloseReason::FellBehind => 6,
+        }
+    }
+
     pub(crate) fn from_write_error(error: &io::Error) -> CloseReason {
         match error.kind() {
             _ if is_timeout(error) => CloseReason::StoppedReading,
@@ -76,27 +99,17 @@ impl CloseReason {
 }
 
 /// Serves a ping stream until the client leaves, then logs how it ended.
-/// For `HEAD`, only the head is sent.
 pub(crate) fn serve_pings(
-    mut socket: &TcpStream,
+    socket: &TcpStream,
     request: &Request,
     style: PingStyle,
-    head_only: bool,
+    live: LiveStream<'_>,
     shared: &Shared,
     log_prefix: &str,
 ) {
-    if head_only {
-        let head = event_stream_head(&shared.config.cors_origin, &http_date(SystemTime::now()));
-        let _ = socket.write_all(&head);
-        return shared.log_connection(format_args!("{log_prefix} -> 200 (head only)"));
-    }
-    let started = Instant::now();
-    let live = LiveStream::count(&shared.live_streams);
     shared.log_connection(format_args!("{log_prefix} -> 200 streaming ({} live)", live.now_live()));
     let (reason, events) = ping_loop(socket, style, first_id(request), shared);
-    drop(live);
-    let seconds = started.elapsed().as_secs_f64();
-    shared.log_connection(format_args!("{log_prefix} left after {seconds:.1} s, {events} events: {reason}"));
+    live.end(reason, events, log_prefix);
 }
 
 /// Writes pings until something ends the stream; returns why, and how many
@@ -128,6 +141,7 @@ fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &S
         if let Err(error) = socket.write_all(&frame) {
             return (CloseReason::from_write_error(&error), sent);
         }
+        shared.metrics.sent(frame.len(), true);
         frame.clear();
         sent += 1;
 
@@ -196,22 +210,43 @@ fn first_id(request: &Request) -> u64 {
         .map_or(1, |last| last + 1)
 }
 
-/// Counts one live stream for as long as it exists.
-pub(crate) struct LiveStream<'a>(&'a AtomicUsize);
+/// One of the `--max-clients` stream places, held from start to end; the
+/// stream is logged and counted, with its reason, when it ends.
+pub(crate) struct LiveStream<'a> {
+    shared: &'a Shared,
+    started: Instant,
+}
 
 impl<'a> LiveStream<'a> {
-    pub(crate) fn count(live: &'a AtomicUsize) -> LiveStream<'a> {
-        live.fetch_add(1, Ordering::AcqRel);
-        LiveStream(live)
+    /// Takes a stream place; `None` when all `--max-clients` are taken.
+    pub(crate) fn start(shared: &'a Shared) -> Option<LiveStream<'a>> {
+        let max = shared.config.max_clients;
+        shared
+            .live_streams
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| (live < max).then_some(live + 1))
+            .ok()?;
+        shared.metrics.stream_started();
+        Some(LiveStream { shared, started: Instant::now() })
     }
 
     pub(crate) fn now_live(&self) -> usize {
-        self.0.load(Ordering::Acquire)
+        self.shared.live_streams.load(Ordering::Acquire)
+    }
+
+    /// Ends the stream: counts it out, then logs its one last line.
+    pub(crate) fn end(self, reason: CloseReason, events: u64, log_prefix: &str) {
+        let shared = self.shared;
+        let seconds = self.started.elapsed().as_secs_f64();
+        shared.metrics.disconnected(reason);
+        drop(self);
+        shared.log_connection(format_args!(
+            "{log_prefix} left after {seconds:.1} s, {events} events: {reason}"
+        ));
     }
 }
 
 impl Drop for LiveStream<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.shared.live_streams.fetch_sub(1, Ordering::AcqRel);
     }
 }

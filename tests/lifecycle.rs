@@ -69,16 +69,37 @@ fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
         let body = answer.split_once("\r\n\r\n").expect("head end").1;
         assert_eq!(
             body,
-            "retry: 1500\n\n: ssed is busy (server full, 2 of 2 connections in use); retry in 1500 ms\n\n"
+            "retry: 1500\n\n: ssed is busy (server full, 2 of 2 streams in use); retry in 1500 ms\n\n"
         );
         assert!(!body.contains("data:"), "no event is delivered: {body}");
     }
+    // Short requests still get through while the streams are full.
+    let health = support::exchange(&server, &support::get("/healthz"));
+    assert!(health.ends_with("\r\n\r\nok\n"), "{health}");
 
     drop(first);
-    eventually(2 * INTERVAL, "a place frees", || server.handle.live_connections() == 1);
+    eventually(2 * INTERVAL, "a place frees", || server.handle.live_streams() == 1);
     let mut third = open_stream(&server, "/sse");
     let answer = read_until(&mut third, "data: ", 1);
     assert!(answer.contains("event: ping"), "{answer}");
+}
+
+#[test]
+fn beyond_streams_and_pending_the_accept_loop_refuses_at_once() {
+    let server = start(|config| {
+        config.max_clients = 1;
+        config.max_pending = 1;
+    });
+    let _stream = open_stream(&server, "/sse");
+    let _silent = server.connect(); // holds the one pending place
+    eventually(Duration::from_secs(1), "both places taken", || server.handle.live_connections() == 2);
+    let started = Instant::now();
+    let answer = support::exchange(&server, &support::get("/healthz"));
+    assert!(started.elapsed() < Duration::from_secs(1), "refusal took {:?}", started.elapsed());
+    assert!(
+        answer.ends_with(": ssed is busy (server full, 2 of 2 connections in use); retry in 3000 ms\n\n"),
+        "{answer}"
+    );
 }
 
 #[test]
@@ -131,6 +152,7 @@ fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
     // only the write timeout can end its stream.
     eventually(Duration::from_secs(10), "stalled stream dropped", || server.handle.live_streams() == 0);
     eventually(Duration::from_secs(2), "slot given back", || server.handle.live_connections() == 0);
+    assert_eq!(support::metric(&server, "ssed_disconnects_total{reason=\"stopped_reading\"}"), 1);
 
     // Meanwhile the server serves others.
     let mut other = open_stream(&server, "/messages");

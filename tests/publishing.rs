@@ -257,6 +257,7 @@ fn a_client_that_falls_behind_the_history_is_dropped_and_blocks_no_one() {
     let count = received.matches("\nid: ").count();
     assert!(count < 400, "a client that fell behind got all {count} events");
     support::eventually(Duration::from_secs(2), "only the reader left", || server.handle.live_streams() == 1);
+    assert_eq!(support::metric(&server, "ssed_disconnects_total{reason=\"fell_behind\"}"), 1);
 }
 
 #[test]

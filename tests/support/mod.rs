@@ -234,3 +234,14 @@ pub fn run_binary(flags: &[&str]) -> Running {
     Running { child, addr, stderr }
 }
 pub mod browser;
+
+/// One sample of the server's `/metrics`, e.g.
+/// `metric(&server, "ssed_disconnects_total{reason=\"client_closed\"}")`.
+pub fn metric(server: &TestServer, sample: &str) -> u64 {
+    let text = exchange(server, &get("/metrics"));
+    let prefix = format!("{sample} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no sample {sample} in {text}"))
+}
