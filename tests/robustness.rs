@@ -76,7 +76,8 @@ const SPECIAL_BYTES: &[u8] = b"\r\n\0 \t:?/%\x7f\xff\x16";
 fn generate(rng: &mut Rng) -> Vec<u8> {
     let mut head = format!("{} {} {}\r\n", rng.pick(METHODS), rng.pick(TARGETS), rng.pick(VERSIONS));
     for _ in 0..rng.below(5) {
-        head.push_str(*rng.pick(HEADERS));
+        let header: &&str = rng.pick(HEADERS);
+        head.push_str(header);
         head.push_str("\r\n");
     }
     head.push_str("\r\n");
