@@ -20,7 +20,6 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::{http_date, write_rfc3339_millis};
@@ -157,29 +156,32 @@ fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &S
 
 /// Waits for the moment of the next ping, watching the socket meanwhile.
 ///
-/// A read timeout runs on the kernel's timer wheel, which may fire up to an
-/// eighth of the timeout late (and a tick more), so a 500 ms read timeout
-/// alone gives gaps of up to ~530 ms. A sleep runs on a high-resolution
-/// timer. So we watch the socket until shortly before the ping is due, then
-/// sleep the rest exactly. A client that leaves during that last stretch is
-/// noticed right after the next write, when the read finds its FIN.
+/// A read timeout runs on the kernel's timer wheel: cheap, since timers
+/// that end in the same tick share one interrupt, but coarse, since a
+/// timeout of `t` may fire up to `t / 8` (and a tick) late. So a long wait
+/// aims early enough never to overshoot, and a short last wait, which the
+/// wheel keeps to within a tick, lands on the ping. (A `sleep` for the last
+/// stretch is exact too, but each sleep is its own high-resolution timer
+/// interrupt: it cost 65 % more CPU in BENCHMARKS.md.)
 ///
 /// # Errors
 ///
 /// The [`CloseReason`] when the client leaves or the server shuts down first.
 fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Result<(), CloseReason> {
-    let timer_wheel_slack = shared.config.interval / 8 + Duration::from_millis(10);
-    let watch_until = deadline.checked_sub(timer_wheel_slack).unwrap_or(deadline);
+    /// Waits this short are kept to within a tick by the wheel.
+    const PRECISE_WAIT: Duration = Duration::from_millis(60);
+    const TICK: Duration = Duration::from_millis(4);
     let mut scratch = [0u8; 256];
     loop {
         if shared.shutting_down.load(Ordering::Acquire) {
             return Err(CloseReason::ServerShutdown);
         }
-        let watch = watch_until.saturating_duration_since(Instant::now());
-        if watch.is_zero() {
-            break;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining < Duration::from_millis(1) {
+            return Ok(());
         }
-        socket.set_read_timeout(Some(watch)).map_err(|error| CloseReason::ReadFailed(error.kind()))?;
+        let wait = if remaining > PRECISE_WAIT { remaining - remaining / 8 - TICK } else { remaining };
+        socket.set_read_timeout(Some(wait)).map_err(|error| CloseReason::ReadFailed(error.kind()))?;
         match socket.read(&mut scratch) {
             Ok(0) => return Err(CloseReason::ClientClosed),
             // One request per connection: anything sent after it is ignored.
@@ -191,8 +193,6 @@ fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Res
             Err(error) => return Err(CloseReason::ReadFailed(error.kind())),
         }
     }
-    thread::sleep(deadline.saturating_duration_since(Instant::now()));
-    Ok(())
 }
 
 /// The id of the first ping. A reconnecting browser sends the last id it

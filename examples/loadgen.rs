@@ -1,0 +1,422 @@
+//! loadgen: holds N event streams against an SSE server on loopback and
+//! reports what a client sees (missed frames, gaps, time to first frame,
+//! publish-to-receive latency) and, given the server's PID, what the server
+//! costs (RSS, threads, CPU, memory, time to reclaim after clients vanish).
+//!
+//! ```text
+//! cargo run --release --example loadgen -- --url http://127.0.0.1:8080/sse \
+//!     --streams 10000 --ramp 2000 --hold 60 --pid $(pgrep -n ssed) --close rst
+//! ```
+//!
+//! Std only, one thread per stream. Every loop is bounded in count and
+//! time, and only loopback addresses are accepted as targets.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const USAGE: &str = "\
+usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
+  --streams N        streams to hold [1000]
+  --ramp N           new connections per second [2000]
+  --hold SECONDS     how long to hold them all, after the ramp [20]
+  --interval MS      the server's ping interval, to count missed frames [500]
+  --pid PID          the server's process: report RSS, threads, CPU, reclaim
+  --close fin|rst    how the clients leave at the end [fin]
+  --publish-rate N   events per second to POST to /publish (with --token) [0]
+  --token TOKEN      bearer token for /publish
+  --scrape           also GET /metrics once a second during the hold";
+
+struct Options {
+    addr: SocketAddr,
+    path: String,
+    streams: usize,
+    ramp: usize,
+    hold: Duration,
+    interval: Duration,
+    pid: Option<u32>,
+    close_with_rst: bool,
+    publish_rate: usize,
+    token: Option<String>,
+    scrape: bool,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut url = None;
+    let mut options = Options {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        path: String::new(),
+        streams: 1000,
+        ramp: 2000,
+        hold: Duration::from_secs(20),
+        interval: Duration::from_millis(500),
+        pid: None,
+        close_with_rst: false,
+        publish_rate: 0,
+        token: None,
+        scrape: false,
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        let number =
+            |text: String| text.parse::<u64>().map_err(|_| format!("{flag}: {text:?} is not a number"));
+        match flag.as_str() {
+            "--url" => url = Some(value()?),
+            "--streams" => options.streams = number(value()?)?.clamp(1, 30_000) as usize,
+            "--ramp" => options.ramp = number(value()?)?.clamp(1, 20_000) as usize,
+            "--hold" => options.hold = Duration::from_secs(number(value()?)?.clamp(1, 600)),
+            "--interval" => options.interval = Duration::from_millis(number(value()?)?.max(1)),
+            "--pid" => options.pid = Some(number(value()?)? as u32),
+            "--close" => options.close_with_rst = value()? == "rst",
+            "--publish-rate" => options.publish_rate = number(value()?)?.clamp(0, 1000) as usize,
+            "--token" => options.token = Some(value()?),
+            "--scrape" => options.scrape = true,
+            _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
+        }
+    }
+    let url = url.ok_or(format!("--url is required\n{USAGE}"))?;
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    options.addr = authority.parse().map_err(|_| format!("{authority:?} is not an IP:port"))?;
+    // Load goes to this machine only.
+    if !options.addr.ip().is_loopback() {
+        return Err(format!("{} is not a loopback address", options.addr.ip()));
+    }
+    options.path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
+    Ok(options)
+}
+
+/// What one stream saw.
+#[derive(Default)]
+struct StreamReport {
+    connected: bool,
+    first_frame: Option<Duration>,
+    gaps_ms: Vec<f64>,
+    latencies_ms: Vec<f64>,
+}
+
+fn micros_since_epoch() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// When the clients stop reading, and when they leave. Leaving is one
+/// broadcast, so that all of them vanish within a few milliseconds.
+#[derive(Default)]
+struct Phase {
+    stop_reading: AtomicBool,
+    leave: Mutex<bool>,
+    leaving: Condvar,
+}
+
+/// Holds one stream: reads frames until told to stop reading, waits, then
+/// leaves by FIN (`shutdown`, then reading to the end) or by RST (closing
+/// with frames still unread).
+fn hold_stream(options: &Options, hold_from: Instant, phase: &Phase, report: &mut StreamReport) {
+    let started = Instant::now();
+    let Ok(socket) = TcpStream::connect_timeout(&options.addr, Duration::from_secs(10)) else { return };
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(250)));
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        options.path, options.addr
+    );
+    if (&socket).write_all(request.as_bytes()).is_err() {
+        return;
+    }
+    report.connected = true;
+    let mut reader = BufReader::with_capacity(4096, &socket);
+    let mut line = String::new();
+    let mut last_frame: Option<Instant> = None;
+    while !phase.stop_reading.load(Ordering::Relaxed) {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(_) => continue, // read timeout: look at the phase again
+        }
+        let Some(data) = line.strip_prefix("data: ") else { continue };
+        let now = Instant::now();
+        report.first_frame.get_or_insert(now - started);
+        if let Some(previous) = last_frame.filter(|_| now > hold_from) {
+            report.gaps_ms.push((now - previous).as_secs_f64() * 1e3);
+        }
+        last_frame = Some(now);
+        // Published load events carry their send time in microseconds.
+        if let Some(sent) = data.trim_end().strip_prefix("t=").and_then(|t| t.parse::<u64>().ok()) {
+            report.latencies_ms.push(micros_since_epoch().saturating_sub(sent) as f64 / 1e3);
+        }
+    }
+    let mut leave = phase.leave.lock().unwrap_or_else(PoisonError::into_inner);
+    while !*leave {
+        leave = phase.leaving.wait(leave).unwrap_or_else(PoisonError::into_inner);
+    }
+    drop(leave);
+    if !options.close_with_rst {
+        let _ = socket.shutdown(Shutdown::Write);
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut rest = Vec::new();
+        let _ = (&socket).read_to_end(&mut rest);
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Fields of /proc/PID/status and /proc/PID/stat that the report uses.
+struct ProcessSample {
+    rss_kib: u64,
+    threads: u64,
+    cpu_ticks: u64,
+    fds: usize,
+}
+
+fn sample_process(pid: u32) -> Option<ProcessSample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let after_name: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let cpu_ticks = after_name.get(11)?.parse::<u64>().ok()? + after_name.get(12)?.parse::<u64>().ok()?;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|dir| dir.count()).unwrap_or(0);
+    Some(ProcessSample { rss_kib: field("VmRSS:")?, threads: field("Threads:")?, cpu_ticks, fds })
+}
+
+fn meminfo_kib(name: &str) -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| text.lines().find_map(|line| line.strip_prefix(name)).map(str::to_owned))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// POSTs `rate` events a second to /publish until `stop`.
+fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
+    let token = options.token.clone().unwrap_or_default();
+    let pause = Duration::from_secs(1) / rate as u32;
+    let mut published = 0;
+    while !stop.load(Ordering::Relaxed) && published < 1_000_000 {
+        let body = format!("t={}", micros_since_epoch());
+        let request = format!(
+            "POST /publish HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            options.addr,
+            body.len()
+        );
+        if let Ok(mut socket) = TcpStream::connect_timeout(&options.addr, Duration::from_secs(2)) {
+            let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = socket.write_all(request.as_bytes());
+            let mut answer = Vec::new();
+            let _ = socket.read_to_end(&mut answer);
+            published += usize::from(answer.starts_with(b"HTTP/1.1 200"));
+        }
+        thread::sleep(pause);
+    }
+    published
+}
+
+fn main() {
+    let options = match parse_options() {
+        Ok(options) => Arc::new(options),
+        Err(message) => {
+            eprintln!("loadgen: {message}");
+            std::process::exit(2);
+        }
+    };
+    let idle = options.pid.and_then(sample_process);
+    let mem_available_before = meminfo_kib("MemAvailable:");
+    let kernel_stack_before = meminfo_kib("KernelStack:");
+    let slab_before = meminfo_kib("Slab:");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let phase = Arc::new(Phase::default());
+    let connected = Arc::new(AtomicUsize::new(0));
+    let (reports, collected) = mpsc::channel::<StreamReport>();
+    let ramp_time = Duration::from_secs_f64(options.streams as f64 / options.ramp as f64);
+    let settle = Duration::from_secs(2);
+    let started = Instant::now();
+    let hold_from = started + ramp_time + settle;
+    let mut spawn_failures = 0;
+    for n in 0..options.streams {
+        // A bounded ramp: connection n starts at n / ramp seconds.
+        let due = started + Duration::from_secs_f64(n as f64 / options.ramp as f64);
+        thread::sleep(due.saturating_duration_since(Instant::now()));
+        let (options, phase, connected, reports) =
+            (Arc::clone(&options), Arc::clone(&phase), Arc::clone(&connected), reports.clone());
+        let spawned = thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+            let mut report = StreamReport::default();
+            hold_stream(&options, hold_from, &phase, &mut report);
+            connected.fetch_add(usize::from(report.connected), Ordering::Relaxed);
+            let _ = reports.send(report);
+        });
+        spawn_failures += usize::from(spawned.is_err());
+    }
+    drop(reports);
+    thread::sleep(hold_from.saturating_duration_since(Instant::now()));
+
+    // The hold: sample the server at its start and end.
+    let publisher = (options.publish_rate > 0).then(|| {
+        let (options, stop) = (Arc::clone(&options), Arc::clone(&stop));
+        thread::spawn(move || publish_loop(&options, options.publish_rate, &stop))
+    });
+    let at_hold_start = options.pid.and_then(sample_process);
+    let hold_started = Instant::now();
+    let mut scrapes = Vec::new();
+    while hold_started.elapsed() < options.hold {
+        thread::sleep(Duration::from_millis(1000).min(options.hold.saturating_sub(hold_started.elapsed())));
+        if options.scrape {
+            let scrape_start = Instant::now();
+            if let Ok(mut socket) = TcpStream::connect_timeout(&options.addr, Duration::from_secs(2)) {
+                let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = socket.write_all(b"GET /metrics HTTP/1.1\r\nHost: loadgen\r\n\r\n");
+                let mut answer = Vec::new();
+                let _ = socket.read_to_end(&mut answer);
+                if answer.starts_with(b"HTTP/1.1 200") {
+                    scrapes.push(scrape_start.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+        }
+    }
+    let at_hold_end = options.pid.and_then(sample_process);
+    let hold_wall = hold_started.elapsed();
+    let mem_available_during = meminfo_kib("MemAvailable:");
+    let kernel_stack_during = meminfo_kib("KernelStack:");
+    let slab_during = meminfo_kib("Slab:");
+    let own_rss = sample_process(std::process::id()).map_or(0, |own| own.rss_kib);
+
+    // The clients stop reading, frames pile up unread for two intervals,
+    // then they all leave at once.
+    phase.stop_reading.store(true, Ordering::Relaxed);
+    let published = publisher.map(|publisher| {
+        stop.store(true, Ordering::Relaxed);
+        publisher.join().unwrap_or(0)
+    });
+    thread::sleep(Duration::from_millis(300).max(options.interval * 2));
+    let left_at = Instant::now();
+    *phase.leave.lock().unwrap_or_else(PoisonError::into_inner) = true;
+    phase.leaving.notify_all();
+    let mut all: Vec<StreamReport> = Vec::with_capacity(options.streams);
+    let mut reclaim = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        while let Ok(report) = collected.try_recv() {
+            all.push(report);
+        }
+        if reclaim.is_none() {
+            if let (Some(pid), Some(idle)) = (options.pid, &idle) {
+                if sample_process(pid).is_some_and(|now| now.threads <= idle.threads && now.fds <= idle.fds) {
+                    reclaim = Some(left_at.elapsed());
+                }
+            }
+        }
+        if all.len() + spawn_failures >= options.streams && (reclaim.is_some() || options.pid.is_none()) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+
+    // The report.
+    let streams = options.streams;
+    let connected = connected.load(Ordering::Relaxed);
+    // A gap of k intervals (k ≥ 2, rounded) means k - 1 frames never came.
+    let interval_ms = options.interval.as_secs_f64() * 1e3;
+    let missed: u64 = all
+        .iter()
+        .flat_map(|r| r.gaps_ms.iter())
+        .map(|gap| ((gap / interval_ms).round() as u64).saturating_sub(1))
+        .sum();
+    let mut gaps: Vec<f64> = all.iter().flat_map(|r| r.gaps_ms.iter().copied()).collect();
+    let mut first: Vec<f64> =
+        all.iter().filter_map(|r| r.first_frame).map(|d| d.as_secs_f64() * 1e3).collect();
+    let mut latencies: Vec<f64> = all.iter().flat_map(|r| r.latencies_ms.iter().copied()).collect();
+    for list in [&mut gaps, &mut first, &mut latencies, &mut scrapes] {
+        list.sort_by(f64::total_cmp);
+    }
+    println!("target            {}{}", options.addr, options.path);
+    println!("machine load      {} (1, 5, 15 min, at the end of the hold)", load_average());
+    println!("streams           {streams} asked, {connected} connected, {} got a first frame", first.len());
+    println!(
+        "hold              {:.1} s after a {:.1} s ramp",
+        hold_wall.as_secs_f64(),
+        ramp_time.as_secs_f64()
+    );
+    println!("missed frames     {missed} (gaps of two or more intervals, counted in intervals)");
+    println!(
+        "gap ms            p50 {:.1}  p99 {:.1}  max {:.1}  ({} gaps)",
+        percentile(&gaps, 0.5),
+        percentile(&gaps, 0.99),
+        gaps.last().copied().unwrap_or(f64::NAN),
+        gaps.len()
+    );
+    println!(
+        "first frame ms    p50 {:.1}  p99 {:.1}  max {:.1}",
+        percentile(&first, 0.5),
+        percentile(&first, 0.99),
+        first.last().copied().unwrap_or(f64::NAN)
+    );
+    if let Some(published) = published {
+        println!(
+            "publish→receive   p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({published} published, {} deliveries)",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or(f64::NAN),
+            latencies.len()
+        );
+    }
+    if options.scrape {
+        println!(
+            "/metrics ms       p50 {:.2}  max {:.2}  ({} scrapes)",
+            percentile(&scrapes, 0.5),
+            scrapes.last().copied().unwrap_or(f64::NAN),
+            scrapes.len()
+        );
+    }
+    if let (Some(idle), Some(start), Some(end)) = (&idle, &at_hold_start, &at_hold_end) {
+        let cpu_percent = (end.cpu_ticks - start.cpu_ticks) as f64 / 100.0 / hold_wall.as_secs_f64() * 100.0;
+        let per_stream_kb =
+            (end.rss_kib.saturating_sub(idle.rss_kib)) as f64 * 1.024 / connected.max(1) as f64;
+        println!("server idle RSS   {} KiB, {} threads, {} fds", idle.rss_kib, idle.threads, idle.fds);
+        println!("server at load    {} KiB RSS, {} threads, {} fds", end.rss_kib, end.threads, end.fds);
+        println!("server RSS/stream {per_stream_kb:.1} KB");
+        println!("server CPU        {cpu_percent:.1} % of one core over the hold");
+    }
+    let machine_kib = mem_available_before.saturating_sub(mem_available_during);
+    println!(
+        "machine memory    {:.1} KB/stream MemAvailable drop (client included: its RSS {} KiB); KernelStack +{} KiB, Slab +{} KiB",
+        machine_kib as f64 * 1.024 / connected.max(1) as f64,
+        own_rss,
+        kernel_stack_during.saturating_sub(kernel_stack_before),
+        slab_during.saturating_sub(slab_before)
+    );
+    match reclaim {
+        Some(took) => println!(
+            "reclaim           {:.0} ms after the clients left by {} (threads and fds back to idle)",
+            took.as_secs_f64() * 1e3,
+            if options.close_with_rst { "RST" } else { "FIN" }
+        ),
+        None if options.pid.is_some() => println!("reclaim           not within 30 s"),
+        None => {}
+    }
+    if spawn_failures > 0 {
+        println!("client threads    {spawn_failures} could not start");
+    }
+}
