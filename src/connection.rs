@@ -187,8 +187,9 @@ fn read_request_head(
 ) -> Result<(Request, Vec<u8>), HeadError> {
     let limits = shared.config.head_limits();
     let deadline = accepted + shared.config.head_timeout;
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
+    // Read straight into the heap buffer: a stack array here would stay
+    // in every stream thread's resident stack for the life of the stream.
+    let mut buf = Vec::with_capacity(1024);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -196,10 +197,14 @@ fn read_request_head(
         }
         socket.set_read_timeout(Some(remaining)).map_err(HeadError::Io)?;
         // Never read past the limit: the parser decides at exactly the limit.
-        let room = limits.max_head_bytes.saturating_sub(buf.len()).min(chunk.len());
-        match socket.read(&mut chunk[..room]) {
+        let filled = buf.len();
+        let room = limits.max_head_bytes.saturating_sub(filled).min(1024);
+        buf.resize(filled + room, 0);
+        let read = socket.read(&mut buf[filled..]);
+        buf.truncate(filled + *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => return Err(HeadError::Closed),
-            Ok(read) => buf.extend_from_slice(&chunk[..read]),
+            Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) if is_timeout(&error) => return Err(HeadError::TimedOut),
             Err(error) => return Err(HeadError::Io(error)),
