@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "\
 usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
+       loadgen --startup PATH-TO-SSED [--port N]   (time from exec to accepting, 20 runs)
   --streams N        streams to hold [1000]
   --ramp N           new connections per second [2000]
   --hold SECONDS     how long to hold them all, after the ramp [20]
@@ -234,7 +235,49 @@ fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
     published
 }
 
+/// Starts the server binary 20 times on a fixed loopback port and times
+/// how long after exec it accepts its first connection.
+fn measure_startup(binary: &str, port: u16) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let Ok(mut child) = std::process::Command::new(binary)
+            .args(["--quiet", "--addr", &addr.to_string()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        else {
+            eprintln!("loadgen: cannot run {binary}");
+            std::process::exit(1);
+        };
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err()
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            thread::sleep(Duration::from_micros(100));
+        }
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "ready to accept   p50 {:.2} ms  p90 {:.2} ms  max {:.2} ms after exec (20 runs)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.9),
+        times[19]
+    );
+}
+
 fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--startup") {
+        let binary = args.next().unwrap_or_else(|| "target/release/ssed".to_owned());
+        let port = match (args.next().as_deref(), args.next()) {
+            (Some("--port"), Some(port)) => port.parse().unwrap_or(18_099),
+            _ => 18_099,
+        };
+        return measure_startup(&binary, port);
+    }
     let options = match parse_options() {
         Ok(options) => Arc::new(options),
         Err(message) => {
