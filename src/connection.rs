@@ -4,10 +4,13 @@
 //! ```text
 //! read head (--head-timeout, --max-head-bytes) ─┬─ error ──► 400/408/414/431/505, close
 //!                                              └─ request ──► route
-//!   /sse, /messages ──► stream::serve_pings (src/stream.rs)
-//!   /                ──► demo page
-//!   OPTIONS          ──► 204 preflight
-//!   otherwise        ──► 404 / 405 / 501
+//!   /sse, /messages ──► a stream place? ──► stream::serve_pings (src/stream.rs)
+//!   /events         ──► a stream place? ──► events::serve_events (src/events.rs)
+//!                          └ none left ──► the busy answer (retry later)
+//!   POST /publish   ──► publish::publish_request (src/publish.rs)
+//!   / /metrics /healthz ──► a whole answer
+//!   OPTIONS         ──► 204 preflight
+//!   otherwise       ──► 404 / 405 / 501
 //! ```
 //!
 //! Every response ends the connection: ssed answers one request per

@@ -1,0 +1,116 @@
+use super::*;
+
+fn parse(words: &str) -> Result<Command, ArgError> {
+    parse_args(words.split_whitespace().map(str::to_owned), None)
+}
+
+fn config(words: &str) -> Config {
+    match parse(words) {
+        Ok(Command::Run(config)) => *config,
+        other => panic!("{words}: {other:?}"),
+    }
+}
+
+#[test]
+fn every_flag_sets_its_field() {
+    let parsed = config(
+        "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --max-pending 4 --stack-size 32k \
+         --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
+         --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
+         --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line",
+    );
+    let expected = Config {
+        addr: "[::1]:0".parse().expect("valid address"),
+        interval: Duration::from_millis(20),
+        retry: Duration::ZERO,
+        max_clients: 3,
+        max_pending: 4,
+        stack_size: 32 * 1024,
+        head_timeout: Duration::from_millis(100),
+        write_timeout: Duration::from_millis(200),
+        max_head_bytes: 1024,
+        max_target_bytes: 100,
+        cors_origin: "https://a.test".to_owned(),
+        quiet: true,
+        history: 5,
+        max_event_bytes: 10,
+        publish_token: Some(Secret("s3cret".to_owned())),
+        stdin: true,
+        stdin_event: Some("line".to_owned()),
+    };
+    assert_eq!(parsed, expected);
+    assert_eq!(config(""), Config::default());
+    assert_eq!(parse("--help"), Ok(Command::Help));
+    assert_eq!(parse("--quiet -V"), Ok(Command::Version));
+}
+
+#[test]
+fn the_publish_token_comes_from_the_flag_or_the_environment() {
+    let with_env = |words: &str, env: Option<&str>| match parse_args(
+        words.split_whitespace().map(str::to_owned),
+        env.map(str::to_owned),
+    ) {
+        Ok(Command::Run(config)) => Ok(config.publish_token.map(|Secret(token)| token)),
+        Ok(other) => panic!("{other:?}"),
+        Err(ArgError(message)) => Err(message),
+    };
+    assert_eq!(with_env("", None), Ok(None));
+    assert_eq!(with_env("", Some("from-env")), Ok(Some("from-env".to_owned())));
+    assert_eq!(with_env("--publish-token flag", Some("env")), Ok(Some("flag".to_owned())));
+    assert!(with_env("", Some("has space")).is_err());
+    assert!(with_env("", Some("")).is_err());
+    assert_eq!(format!("{:?}", Secret("s3cret".to_owned())), "Secret(<redacted>)");
+}
+
+#[test]
+fn bad_command_lines_name_the_flag() {
+    let cases = [
+        ("--nope", "unknown flag \"--nope\""),
+        ("--interval", "--interval needs a value"),
+        ("--interval 0", "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
+        ("--interval abc", "--interval: \"abc\""),
+        ("--max-clients 0", "--max-clients: \"0\""),
+        ("--stack-size 1k", "--stack-size: \"1k\" is not a size from 16384"),
+        ("--addr localhost", "--addr: \"localhost\" is not an address"),
+        ("--cors-origin a\u{7f}b", "--cors-origin"),
+        ("--max-head-bytes 100 --max-target-bytes 100", "--max-target-bytes (100) must be below"),
+        ("--stdin-event x", "--stdin-event needs --stdin"),
+        ("--history 0", "--history: \"0\""),
+        ("--publish-token", "--publish-token needs a value"),
+    ];
+    for (words, expected) in cases {
+        match parse(words) {
+            Err(ArgError(message)) => {
+                assert!(message.starts_with(expected), "{words}: {message}")
+            }
+            other => panic!("{words}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn usage_lists_every_flag_with_its_default() {
+    let defaults = Config::default();
+    let lines = [
+        ("--addr", defaults.addr.to_string()),
+        ("--interval", defaults.interval.as_millis().to_string()),
+        ("--retry", defaults.retry.as_millis().to_string()),
+        ("--max-clients", defaults.max_clients.to_string()),
+        ("--max-pending", defaults.max_pending.to_string()),
+        ("--stack-size", defaults.stack_size.to_string()),
+        ("--head-timeout", defaults.head_timeout.as_millis().to_string()),
+        ("--write-timeout", defaults.write_timeout.as_millis().to_string()),
+        ("--max-head-bytes", defaults.max_head_bytes.to_string()),
+        ("--max-target-bytes", defaults.max_target_bytes.to_string()),
+        ("--cors-origin", defaults.cors_origin.clone()),
+        ("--history", defaults.history.to_string()),
+        ("--max-event-bytes", defaults.max_event_bytes.to_string()),
+    ];
+    for (flag, default) in lines {
+        let line = USAGE
+            .lines()
+            .find(|line| line.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag} missing from USAGE"));
+        assert!(line.ends_with(&format!("[{default}]")), "{line}");
+    }
+}
