@@ -2,7 +2,6 @@
 
 mod support;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,17 +21,7 @@ fn curl_n_prints_the_first_frame_at_once_and_then_one_per_interval() {
         .spawn()
         .expect("start curl");
     let mut output = curl.stdout.take().expect("piped stdout");
-    let mut seen = String::new();
-    let mut arrivals = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while arrivals.len() < 4 {
-        let read = output.read(&mut chunk).expect("read curl's output");
-        assert!(read > 0, "curl ended early: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&chunk[..read]));
-        while arrivals.len() < seen.matches("\n\n").count() {
-            arrivals.push(started.elapsed());
-        }
-    }
+    let (seen, arrivals) = support::frame_arrivals(&mut output, "\n\n", 4, started);
     let _ = curl.kill();
     let _ = curl.wait();
 

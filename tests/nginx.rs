@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -32,10 +32,7 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         // A killed master leaves its workers running, so end the whole
         // process group nginx was started in.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::kill_process_group(&mut self.child);
         let _ = std::fs::remove_dir_all(&self.prefix);
     }
 }
@@ -88,17 +85,7 @@ fn frames_pass_through_nginx_on_time_not_in_bursts() {
     let mut stream = support::connect(proxy);
     let started = Instant::now();
     stream.write_all(b"GET /sse HTTP/1.1\r\nHost: test\r\n\r\n").expect("send");
-    let mut seen = String::new();
-    let mut arrivals = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while arrivals.len() < 5 {
-        let read = stream.read(&mut chunk).expect("read through nginx");
-        assert!(read > 0, "nginx closed: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&chunk[..read]));
-        while arrivals.len() < seen.matches("\ndata: ").count() {
-            arrivals.push(started.elapsed());
-        }
-    }
+    let (seen, arrivals) = support::frame_arrivals(&mut stream, "\ndata: ", 5, started);
     assert!(seen.starts_with("HTTP/1.1 200 OK\r\n"), "{seen}");
     assert!(seen.contains("Content-Type: text/event-stream"), "{seen}");
     assert!(arrivals[0] < Duration::from_millis(200), "first frame after {:?}", arrivals[0]);

@@ -143,10 +143,7 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // The browser, its renderers and helpers share one process group.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        super::kill_process_group(&mut self.child);
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

@@ -245,3 +245,35 @@ pub fn metric(server: &TestServer, sample: &str) -> u64 {
         .and_then(|value| value.parse().ok())
         .unwrap_or_else(|| panic!("no sample {sample} in {text}"))
 }
+
+/// Ends a child started with `process_group(0)` and everything it started
+/// (nginx workers, Chromium renderers), by the group's id, then reaps it.
+pub fn kill_process_group(child: &mut std::process::Child) {
+    let group = format!("-{}", child.id());
+    let _ = std::process::Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads `reader` until `count` frames have arrived (a frame is counted
+/// when `frame_marker` appears); returns the text and each frame's arrival
+/// time since `started`.
+pub fn frame_arrivals(
+    reader: &mut impl Read,
+    frame_marker: &str,
+    count: usize,
+    started: Instant,
+) -> (String, Vec<Duration>) {
+    let mut seen = String::new();
+    let mut arrivals = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while arrivals.len() < count {
+        let read = reader.read(&mut chunk).expect("read frames");
+        assert!(read > 0, "ended after {} frames: {seen}", arrivals.len());
+        seen.push_str(&String::from_utf8_lossy(&chunk[..read]));
+        while arrivals.len() < seen.matches(frame_marker).count() {
+            arrivals.push(started.elapsed());
+        }
+    }
+    (seen, arrivals)
+}
