@@ -156,9 +156,14 @@ pub fn have_program(name: &str, version_flag: &str) -> bool {
             std::env::var_os("CI").is_none(),
             "{name} is missing in CI; .ci/run should have installed it"
         );
-        eprintln!(
-            "SKIPPED: {name} is not installed, so this real-client test did not run. \
-             Install what these tests use with: sudo apt-get install curl chromium nginx-light"
+        // Straight to stderr, not eprintln!: the test harness hides what a
+        // passing test prints, and a skip must be seen.
+        // The harness names each test's thread after the test.
+        let test = thread::current().name().unwrap_or("a real-client test").to_owned();
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: {name} is not installed. \
+             Install what the real-client tests use with: sudo apt-get install curl chromium nginx-light"
         );
     }
     found
