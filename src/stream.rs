@@ -162,7 +162,7 @@ fn ping_loop(mut socket: &TcpStream, style: PingStyle, first_id: u64, shared: &S
 /// aims early enough never to overshoot, and a short last wait, which the
 /// wheel keeps to within a tick, lands on the ping. (A `sleep` for the last
 /// stretch is exact too, but each sleep is its own high-resolution timer
-/// interrupt: it cost 65 % more CPU in BENCHMARKS.md.)
+/// interrupt: it cost 35 % more CPU at 3,000 streams in BENCHMARKS.md.)
 ///
 /// # Errors
 ///
