@@ -20,6 +20,7 @@
 //! Every other response carries a `Content-Length` and also closes: ssed
 //! answers one request per connection.
 
+use std::io::Write;
 use std::time::Duration;
 
 use crate::sse;
@@ -58,14 +59,16 @@ impl Head {
     /// Starts a head with the status line and the `Date` header, which RFC
     /// 9110 §6.6.1 asks of every origin server that has a clock.
     pub fn new(status: u16, date: &str) -> Head {
-        let mut head = Head { bytes: Vec::with_capacity(256) };
-        head.push_line(&format!("HTTP/1.1 {status} {}", reason_phrase(status)));
+        // Room for a stream head and its first frame, so neither reallocates.
+        let mut head = Head { bytes: Vec::with_capacity(512) };
+        // Writing to a Vec cannot fail.
+        let _ = write!(head.bytes, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         head.header("Date", date)
     }
 
     /// Adds one `name: value` line.
     pub fn header(mut self, name: &str, value: &str) -> Head {
-        self.push_line(&format!("{name}: {value}"));
+        self.push_line(&[name, ": ", value]);
         self
     }
 
@@ -75,8 +78,10 @@ impl Head {
         self.bytes
     }
 
-    fn push_line(&mut self, line: &str) {
-        self.bytes.extend_from_slice(line.as_bytes());
+    fn push_line(&mut self, parts: &[&str]) {
+        for part in parts {
+            self.bytes.extend_from_slice(part.as_bytes());
+        }
         self.bytes.extend_from_slice(b"\r\n");
     }
 }

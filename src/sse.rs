@@ -44,6 +44,7 @@
 //! parsing event streams (ssed only writes them).
 
 use std::fmt;
+use std::io::Write;
 use std::time::Duration;
 
 /// Text that can stand on one `id:` or `event:` line: it holds no CR, LF or
@@ -163,9 +164,8 @@ pub fn encode_retry(retry: Duration, out: &mut Vec<u8>) {
 
 /// `retry:` takes "ASCII digits" only: whole milliseconds.
 fn encode_retry_field(retry: Duration, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"retry: ");
-    out.extend_from_slice(retry.as_millis().to_string().as_bytes());
-    out.push(b'\n');
+    // Writing to a Vec cannot fail.
+    let _ = writeln!(out, "retry: {}", retry.as_millis());
 }
 
 fn push_field(out: &mut Vec<u8>, name: &[u8], value: &str) {
