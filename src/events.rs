@@ -104,16 +104,14 @@ fn event_loop(mut socket: &TcpStream, mut cursor: u64, shared: &Shared) -> (Clos
 fn check_peer(mut socket: &TcpStream) -> Result<(), CloseReason> {
     let mut scratch = [0u8; 256];
     socket.set_nonblocking(true).map_err(|error| CloseReason::ReadFailed(error.kind()))?;
+    // Read until the socket is empty: ignored bytes, then would-block.
     let result = loop {
-        match socket.read(&mut scratch) {
-            Ok(0) => break Err(CloseReason::ClientClosed),
-            Ok(_) => continue, // ignored, as on the ping streams
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
-                break Err(CloseReason::ClientReset)
-            }
-            Err(error) => break Err(CloseReason::ReadFailed(error.kind())),
+        let read = socket.read(&mut scratch);
+        let drained = matches!(&read, Err(error) if error.kind() == io::ErrorKind::WouldBlock);
+        match CloseReason::from_read(read) {
+            Some(reason) => break Err(reason),
+            None if drained => break Ok(()),
+            None => continue,
         }
     };
     socket.set_nonblocking(false).map_err(|error| CloseReason::ReadFailed(error.kind()))?;

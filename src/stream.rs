@@ -88,6 +88,20 @@ impl CloseReason {
         }
     }
 
+    /// What a read on a live stream says: `Some(reason)` when the client
+    /// left or the socket failed; `None` when the stream goes on (bytes the
+    /// client sent after its request are ignored, and a timeout or
+    /// would-block only means nothing arrived).
+    pub(crate) fn from_read(result: io::Result<usize>) -> Option<CloseReason> {
+        match result {
+            Ok(0) => Some(CloseReason::ClientClosed),
+            Ok(_) => None,
+            Err(error) if is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => None,
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => Some(CloseReason::ClientReset),
+            Err(error) => Some(CloseReason::ReadFailed(error.kind())),
+        }
+    }
+
     pub(crate) fn from_write_error(error: &io::Error) -> CloseReason {
         match error.kind() {
             _ if is_timeout(error) => CloseReason::StoppedReading,
@@ -182,15 +196,8 @@ fn wait_until(mut socket: &TcpStream, deadline: Instant, shared: &Shared) -> Res
         }
         let wait = if remaining > PRECISE_WAIT { remaining - remaining / 8 - TICK } else { remaining };
         socket.set_read_timeout(Some(wait)).map_err(|error| CloseReason::ReadFailed(error.kind()))?;
-        match socket.read(&mut scratch) {
-            Ok(0) => return Err(CloseReason::ClientClosed),
-            // One request per connection: anything sent after it is ignored.
-            Ok(_) => {}
-            Err(error) if is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
-                return Err(CloseReason::ClientReset)
-            }
-            Err(error) => return Err(CloseReason::ReadFailed(error.kind())),
+        if let Some(reason) = CloseReason::from_read(socket.read(&mut scratch)) {
+            return Err(reason);
         }
     }
 }
