@@ -163,6 +163,20 @@ fn hold_stream(options: &Options, hold_from: Instant, phase: &Phase, report: &mu
     }
 }
 
+/// `p50 … p99 … max …` of sorted figures, with `decimals` after the point.
+fn spread(sorted: &[f64], decimals: usize) -> String {
+    let max = sorted.last().copied().unwrap_or(f64::NAN);
+    format!(
+        "p50 {:.*}  p99 {:.*}  max {:.*}",
+        decimals,
+        percentile(sorted, 0.5),
+        decimals,
+        percentile(sorted, 0.99),
+        decimals,
+        max
+    )
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -409,25 +423,12 @@ fn main() {
         ramp_time.as_secs_f64()
     );
     println!("missed frames     {missed} (gaps of two or more intervals, counted in intervals)");
-    println!(
-        "gap ms            p50 {:.1}  p99 {:.1}  max {:.1}  ({} gaps)",
-        percentile(&gaps, 0.5),
-        percentile(&gaps, 0.99),
-        gaps.last().copied().unwrap_or(f64::NAN),
-        gaps.len()
-    );
-    println!(
-        "first frame ms    p50 {:.1}  p99 {:.1}  max {:.1}",
-        percentile(&first, 0.5),
-        percentile(&first, 0.99),
-        first.last().copied().unwrap_or(f64::NAN)
-    );
+    println!("gap ms            {}  ({} gaps)", spread(&gaps, 1), gaps.len());
+    println!("first frame ms    {}", spread(&first, 1));
     if let Some(published) = published {
         println!(
-            "publish→receive   p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({published} published, {} deliveries)",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies.last().copied().unwrap_or(f64::NAN),
+            "publish→receive   {} ms  ({published} published, {} deliveries)",
+            spread(&latencies, 2),
             latencies.len()
         );
     }
