@@ -9,8 +9,23 @@
 //! Wed, 25 Nov 2026 18:40:30 GMT   (http_date)
 //! ```
 
-use std::fmt::{self, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fmt::Write;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// When a periodic frame (a ping, a keep-alive) is due after the one due
+/// at `due` went out at `now`: one `interval` later, on the same schedule.
+/// When that moment has passed already (the process was stopped, the
+/// machine suspended or overloaded for more than an interval), the frame
+/// just sent stands for the missed ones and the schedule starts again from
+/// `now`: one frame after a stall, never a burst.
+pub fn next_tick(due: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = due + interval;
+    if next > now {
+        next
+    } else {
+        now + interval
+    }
+}
 
 /// Appends `time` as UTC with milliseconds, e.g. `2026-11-25T18:40:30.123Z`.
 ///
@@ -88,17 +103,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Lets tests and callers print a [`SystemTime`] the way ssed does.
-pub struct Rfc3339(pub SystemTime);
-
-impl fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::with_capacity(24);
-        write_rfc3339_millis(self.0, &mut text);
-        f.write_str(&text)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +110,19 @@ mod tests {
 
     fn at(seconds: u64, millis: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn a_late_tick_starts_the_schedule_again_instead_of_bursting() {
+        let start = Instant::now();
+        let interval = Duration::from_millis(500);
+        // On time, or a little late: the schedule holds.
+        assert_eq!(next_tick(start, interval, start), start + interval);
+        let slightly_late = start + Duration::from_millis(20);
+        assert_eq!(next_tick(start, interval, slightly_late), start + interval);
+        // Five seconds late: the next one is an interval from now, not due at once.
+        let stalled = start + Duration::from_secs(5);
+        assert_eq!(next_tick(start, interval, stalled), stalled + interval);
     }
 
     #[test]
@@ -118,7 +135,9 @@ mod tests {
             (4_107_542_399, 0, "2100-02-28T23:59:59.000Z", "Sun, 28 Feb 2100 23:59:59 GMT"),
         ];
         for (seconds, millis, rfc3339, imf) in cases {
-            assert_eq!(Rfc3339(at(seconds, millis)).to_string(), rfc3339);
+            let mut text = String::new();
+            write_rfc3339_millis(at(seconds, millis), &mut text);
+            assert_eq!(text, rfc3339);
             assert_eq!(http_date(at(seconds, millis)), imf);
         }
     }

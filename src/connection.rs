@@ -1,13 +1,13 @@
 //! One connection, start to end: read the request head within its limits,
-//! route it, answer it, log how it ended.
+//! route it, answer it, and log one line with how it ended.
 //!
 //! ```text
 //! read head (--head-timeout, --max-head-bytes) ─┬─ error ──► 400/408/414/431/505, close
 //!                                              └─ request ──► route
-//!   /sse, /messages ──► a stream place? ──► stream::serve_pings (src/stream.rs)
+//!   /sse, /messages ──► a stream place? ──► pings::serve_pings (src/pings.rs)
 //!   /events         ──► a stream place? ──► events::serve_events (src/events.rs)
 //!                          └ none left ──► the busy answer (retry later)
-//!   POST /publish   ──► publish::publish_request (src/publish.rs)
+//!   POST /publish   ──► publish::serve_publish (src/publish.rs)
 //!   / /metrics /healthz ──► a whole answer
 //!   OPTIONS         ──► 204 preflight
 //!   otherwise       ──► 404 / 405 / 501
@@ -16,28 +16,31 @@
 //! Every response ends the connection: ssed answers one request per
 //! connection, so there is no keep-alive or pipelining state to get wrong.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::time::{Duration, Instant, SystemTime};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
 
+use crate::answer::{self, Ended};
 use crate::clock::http_date;
-use crate::metrics::Refusal;
-use crate::request::{parse_request_head, ParseError, Parsed, Request};
-use crate::response::{busy_stream, error_body, event_stream_head, Head, Whole};
-use crate::routes::{route, Resource, Route};
-use crate::server::{ConnectionSlot, Shared};
-use crate::stream::{self, LiveStream};
-use crate::{events, publish};
+use crate::close::CloseReason;
+use crate::events::serve_events;
+use crate::head::{read_request_head, HeadError};
+use crate::log::log;
+use crate::metrics::TurnedAway;
+use crate::pings::serve_pings;
+use crate::publish::serve_publish;
+use crate::request::{ParseError, Request};
+use crate::response::{busy_stream, preflight};
+use crate::routes::{route, server_methods, Resource, Route};
+use crate::socket::close_gently;
+use crate::state::{ConnectionSlot, LiveStream, Shared};
 
 /// The demo page, compiled into the binary.
 const DEMO_PAGE: &str = include_str!("demo.html");
 
-/// How long, at most, we keep reading (and discarding) after an answer
-/// before closing. See [`close_gently`].
-const LINGER: Duration = Duration::from_millis(500);
-
-/// Serves one accepted connection on the current thread. Holding `slot`
-/// is what counts this connection against `--max-clients`.
+/// Serves one accepted connection on the current thread, then counts and
+/// logs how it ended. Holding `slot` is what counts this connection
+/// against `--max-clients` + `--max-pending`.
 pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) {
     let shared = &*slot.shared;
     let accepted = Instant::now();
@@ -46,253 +49,150 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
     // Frames are small and must leave at once, not wait for an ACK.
     let _ = socket.set_nodelay(true);
 
-    let who = peer.to_string();
-    let (request, after_head) = match read_request_head(socket, shared, accepted) {
-        Ok(read) => read,
-        Err(HeadError::Parse(error)) => {
+    match read_request_head(socket, shared, accepted) {
+        Ok((request, after_head)) => {
+            let who = format!("{peer} {} {}", request.method, request.path);
+            let ended = respond(socket, shared, request, &after_head, &who);
+            shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
+        }
+        Err(error) => {
+            let ended = answer_head_error(socket, shared, error);
+            shared.connection_ended(ended.reason, format_args!("{peer} {}", ended.outcome));
+        }
+    }
+}
+
+/// Answers a head that could not be read, when there is anyone to answer.
+fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> Ended {
+    let config = &shared.config;
+    match error {
+        HeadError::Parse(error) => {
             let detail = match error {
-                ParseError::HeadTooLarge => format!("{error} (limit {} bytes)", shared.config.max_head_bytes),
-                ParseError::TargetTooLong => {
-                    format!("{error} (limit {} bytes)", shared.config.max_target_bytes)
-                }
+                ParseError::HeadTooLarge => format!("{error} (limit {} bytes)", config.max_head_bytes),
+                ParseError::TargetTooLong => format!("{error} (limit {} bytes)", config.max_target_bytes),
+                ParseError::TooManyHeaders => format!("{error} (limit {})", crate::request::MAX_HEADERS),
                 _ => error.to_string(),
             };
-            return answer_error(socket, shared, &who, error.status(), &detail, &[]);
+            answer::error(socket, shared, error.status(), &detail, &[])
         }
-        Err(HeadError::TimedOut) => {
-            let limit = shared.config.head_timeout.as_millis();
-            return answer_error(
+        HeadError::TimedOut => {
+            let limit = config.head_timeout.as_millis();
+            let mut ended = answer::error(
                 socket,
                 shared,
-                &who,
                 408,
                 &format!("request head not received within {limit} ms"),
                 &[],
             );
+            if ended.reason == CloseReason::Answered(408) {
+                ended.reason = CloseReason::HeadTimedOut;
+            }
+            ended
         }
-        Err(HeadError::Closed) => {
-            return shared.log_connection(format_args!("{who} left before sending a whole request"));
+        HeadError::Closed => Ended {
+            reason: CloseReason::LeftMidRequest,
+            outcome: "left before sending a whole request".to_owned(),
+        },
+        HeadError::Io(error) => {
+            Ended { reason: CloseReason::ReadFailed(error.kind()), outcome: format!("read failed: {error}") }
         }
-        Err(HeadError::Io(error)) => {
-            return shared.log_connection(format_args!("{who} read failed: {error}"))
-        }
-    };
+    }
+}
 
-    let who = format!("{peer} {} {}", request.method, request.path);
+/// Routes a whole request head and answers it.
+fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: &[u8], who: &str) -> Ended {
     let publish_enabled = shared.config.publish_token.is_some();
     match route(&request.method, &request.path, publish_enabled) {
         Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
-            send_and_close(socket, &event_stream_head(&shared.config.cors_origin, &now()));
-            shared.log_connection(format_args!("{who} -> 200 (head only)"));
+            let reason = answer::raw(socket, shared, 200, &shared.stream_head());
+            Ended { reason, outcome: "-> 200 (head only)".to_owned() }
         }
         Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
-            let Some(live) = LiveStream::start(shared) else {
-                let max = shared.config.max_clients;
-                let why = format!("server full, {max} of {max} streams in use");
-                shared.metrics.refused(Refusal::Full);
-                send_and_close(
-                    socket,
-                    &busy_stream(&shared.config.cors_origin, shared.config.retry, &why, &now()),
-                );
-                return shared.log_connection(format_args!("{who} refused: {why}"));
-            };
-            match resource {
-                Resource::Pings(style) => stream::serve_pings(socket, &request, style, live, shared, &who),
-                _ => events::serve_events(socket, &request, live, shared, &who),
-            }
-            close_gently(socket);
+            // A stream keeps only what it needs from its request: the rest
+            // (every header, the buffer it was read into) is freed here.
+            let last_event_id = last_event_id(&request);
+            drop(request);
+            stream(socket, shared, resource, last_event_id.as_deref(), who)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
-            match publish::publish_request(socket, &request, &after_head, shared) {
-                Ok(id) => {
-                    let body = format!("{id}\n");
-                    answer(socket, shared, &who, 200, "text/plain; charset=utf-8", body.as_bytes(), false);
-                }
-                Err(Some(refusal)) => {
-                    let header: &[(&str, &str)] = match &refusal.header {
-                        Some(header) => std::slice::from_ref(header),
-                        None => &[],
-                    };
-                    answer_error(socket, shared, &who, refusal.status, &refusal.detail, header);
-                }
-                Err(None) => shared.log_connection(format_args!("{who} left before sending the whole body")),
-            }
+            serve_publish(socket, &request, after_head, shared)
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = shared.metrics_text();
-            answer(
-                socket,
-                shared,
-                &who,
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                text.as_bytes(),
-                head_only,
-            );
+            answer::ok(socket, shared, "text/plain; version=0.0.4; charset=utf-8", text.as_bytes(), head_only)
         }
         Route::Serve { resource: Resource::Health, head_only } => {
-            answer(socket, shared, &who, 200, "text/plain; charset=utf-8", b"ok\n", head_only);
+            answer::ok(socket, shared, "text/plain; charset=utf-8", b"ok\n", head_only)
         }
         Route::Serve { resource: Resource::DemoPage, head_only } => {
-            let page = DEMO_PAGE.as_bytes();
-            answer(socket, shared, &who, 200, "text/html; charset=utf-8", page, head_only);
+            answer::ok(socket, shared, "text/html; charset=utf-8", DEMO_PAGE.as_bytes(), head_only)
         }
         Route::Preflight(resource) => {
-            let allowed = resource.map_or("GET, HEAD, POST, OPTIONS", Resource::allowed_methods);
-            // 204 carries no Content-Length (RFC 9110 §8.6).
-            let answer = Head::new(204, &now())
-                .header("Allow", allowed)
-                .header("Access-Control-Allow-Origin", &shared.config.cors_origin)
-                .header("Access-Control-Allow-Methods", allowed)
-                .header(
-                    "Access-Control-Allow-Headers",
-                    "Last-Event-ID, Cache-Control, Authorization, Content-Type",
-                )
-                .header("Access-Control-Max-Age", "86400")
-                .header("Connection", "close")
-                .finish();
-            send_and_close(socket, &answer);
-            shared.log_connection(format_args!("{who} -> 204"));
+            let allowed = resource.map_or(server_methods(publish_enabled), Resource::allowed_methods);
+            let bytes = preflight(allowed, &shared.config.cors_origin, &http_date(SystemTime::now()));
+            Ended { reason: answer::raw(socket, shared, 204, &bytes), outcome: "-> 204".to_owned() }
         }
-        Route::NotFound => answer_error(socket, shared, &who, 404, "not found", &[]),
+        Route::NotFound => answer::error(socket, shared, 404, "not found", &[]),
+        Route::PublishingOff => {
+            if !shared.told_publishing_off.swap(true, Ordering::Relaxed) {
+                log(format_args!(
+                    "POST /publish answered 404: publishing is off: start with SSED_PUBLISH_TOKEN or --publish-token"
+                ));
+            }
+            answer::error(socket, shared, 404, "not found", &[])
+        }
         Route::MethodNotAllowed(resource) => {
             let allowed = resource.allowed_methods();
             let detail = format!("method {} not allowed; allowed: {allowed}", request.method);
-            answer_error(socket, shared, &who, 405, &detail, &[("Allow", allowed)]);
+            answer::error(socket, shared, 405, &detail, &[("Allow", allowed)])
         }
         Route::NotImplemented => {
-            let detail = format!("method {} not implemented", request.method);
-            answer_error(socket, shared, &who, 501, &detail, &[]);
+            answer::error(socket, shared, 501, &format!("method {} not implemented", request.method), &[])
         }
     }
 }
 
-/// Why no request came out of the socket.
-enum HeadError {
-    /// The bytes broke a rule of the request grammar or a limit.
-    Parse(ParseError),
-    /// `--head-timeout` passed before the empty line arrived (slowloris).
-    TimedOut,
-    /// The client closed before finishing its request.
-    Closed,
-    /// The socket failed.
-    Io(io::Error),
-}
-
-/// Reads until the parser sees a whole head; returns it with the bytes that
-/// came after it (the start of a body). The timeout counts from
-/// accept, not per read, so a client dribbling one byte a second cannot
-/// stretch it.
-fn read_request_head(
-    mut socket: &TcpStream,
-    shared: &Shared,
-    accepted: Instant,
-) -> Result<(Request, Vec<u8>), HeadError> {
-    let limits = shared.config.head_limits();
-    let deadline = accepted + shared.config.head_timeout;
-    // Read straight into the heap buffer: a stack array here would stay
-    // in every stream thread's resident stack for the life of the stream.
-    let mut buf = Vec::with_capacity(1024);
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(HeadError::TimedOut);
-        }
-        socket.set_read_timeout(Some(remaining)).map_err(HeadError::Io)?;
-        // Never read past the limit: the parser decides at exactly the limit.
-        let filled = buf.len();
-        let room = limits.max_head_bytes.saturating_sub(filled).min(1024);
-        buf.resize(filled + room, 0);
-        let read = socket.read(&mut buf[filled..]);
-        buf.truncate(filled + *read.as_ref().unwrap_or(&0));
-        match read {
-            Ok(0) => return Err(HeadError::Closed),
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) if is_timeout(&error) => return Err(HeadError::TimedOut),
-            Err(error) => return Err(HeadError::Io(error)),
-        }
-        match parse_request_head(&buf, &limits) {
-            Ok(Parsed::Complete { request, head_len }) => return Ok((request, buf.split_off(head_len))),
-            Ok(Parsed::Incomplete) => {}
-            Err(error) => return Err(HeadError::Parse(error)),
-        }
-    }
-}
-
-/// A short plain-text answer such as `404 not found`, logged and closed.
-fn answer_error(
+/// Runs a stream in one of the `--max-clients` places, or tells the client
+/// to retry later when none is free.
+fn stream(
     socket: &TcpStream,
     shared: &Shared,
+    resource: Resource,
+    last_event_id: Option<&str>,
     who: &str,
-    status: u16,
-    detail: &str,
-    extra_headers: &[(&str, &str)],
-) {
-    shared.metrics.answered_error(status);
-    let body = error_body(status, detail);
-    let whole = Whole {
-        status,
-        content_type: "text/plain; charset=utf-8",
-        extra_headers,
-        body: &body,
-        head_only: false,
+) -> Ended {
+    let Some(live) = LiveStream::start(shared) else {
+        let max = shared.config.max_clients;
+        let why = format!("server full, {max} of {max} streams in use");
+        shared.metrics.turned_away(TurnedAway::Full);
+        let config = &shared.config;
+        let bytes = busy_stream(&config.cors_origin, config.retry, &why, &http_date(SystemTime::now()));
+        return Ended {
+            reason: answer::raw(socket, shared, 200, &bytes),
+            outcome: format!("refused: {why}"),
+        };
     };
-    send_and_close(socket, &whole.to_bytes(&shared.config.cors_origin, &now()));
-    shared.log_connection(format_args!("{who} -> {status} {detail}"));
+    shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", live.now_live()));
+    let (reason, events) = match resource {
+        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared),
+        _ => serve_events(socket, last_event_id, shared),
+    };
+    close_gently(socket);
+    let seconds = live.seconds();
+    drop(live);
+    Ended { reason, outcome: format!("left after {seconds:.1} s, {events} events: {reason}") }
 }
 
-/// A whole answer with a body, logged and closed.
-fn answer(
-    socket: &TcpStream,
-    shared: &Shared,
-    who: &str,
-    status: u16,
-    content_type: &str,
-    body: &[u8],
-    head_only: bool,
-) {
-    let extra_headers = &[("Cache-Control", "no-cache")];
-    let whole = Whole { status, content_type, extra_headers, body, head_only };
-    send_and_close(socket, &whole.to_bytes(&shared.config.cors_origin, &now()));
-    shared.log_connection(format_args!("{who} -> {status}"));
-}
-
-fn send_and_close(mut socket: &TcpStream, bytes: &[u8]) {
-    if socket.write_all(bytes).is_ok() {
-        close_gently(socket);
-    }
-}
-
-/// Sends FIN, then reads and discards what the client still sends, for at
-/// most [`LINGER`], before the socket is dropped. Dropping a socket with
-/// unread input makes the kernel answer with RST, and a client that gets RST
-/// may throw away the response it has not read yet.
-pub(crate) fn close_gently(mut socket: &TcpStream) {
-    if socket.shutdown(Shutdown::Write).is_err() {
-        return;
-    }
-    let until = Instant::now() + LINGER;
-    let mut scratch = [0u8; 512];
-    let mut discarded = 0usize;
-    while discarded < 64 * 1024 {
-        let remaining = until.saturating_duration_since(Instant::now());
-        if remaining.is_zero() || socket.set_read_timeout(Some(remaining)).is_err() {
-            return;
-        }
-        match socket.read(&mut scratch) {
-            Ok(0) | Err(_) => return,
-            Ok(read) => discarded += read,
-        }
-    }
-}
-
-/// `set_read_timeout` expiry shows up as `WouldBlock` on Unix and
-/// `TimedOut` on Windows.
-pub(crate) fn is_timeout(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-fn now() -> String {
-    http_date(SystemTime::now())
+/// The id a reconnecting client last saw: the `Last-Event-ID` header, or
+/// when there is none the `lastEventId` query parameter (the header a
+/// browser sends wins over the query of the URL it reconnects to, which
+/// still carries the first connection's id). An empty value means no id,
+/// as the standard's reset of the last event ID does; a value that is not
+/// UTF-8 is kept (repaired) and so treated as any unknown id.
+fn last_event_id(request: &Request) -> Option<String> {
+    let id = match request.header("last-event-id") {
+        Some(value) => String::from_utf8_lossy(value).into_owned(),
+        None => request.query_param("lastEventId")?,
+    };
+    (!id.is_empty()).then_some(id)
 }

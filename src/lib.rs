@@ -55,25 +55,36 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Floor 0, pure: bytes in, bytes or a named error out.
 pub mod clock;
 pub mod config;
-mod connection;
-mod events;
-pub mod hub;
-mod metrics;
-mod publish;
 pub mod request;
 pub mod response;
 pub mod routes;
-mod server;
 pub mod sse;
+// Floor 1: shared state, the closing vocabulary, small I/O helpers.
+mod answer;
+pub mod ceiling;
+pub mod close;
+pub mod hub;
+mod log;
+mod metrics;
+mod socket;
+mod state;
+// Floor 2: one connection, or one source of events.
+mod connection;
+mod events;
+mod head;
+mod pings;
+mod publish;
 pub mod stdin;
-mod stream;
+// Floor 3: the accept loop.
+mod server;
 
+pub use close::CloseReason;
 pub use config::{parse_args, ArgError, Command, Config, Secret, USAGE};
 pub use hub::{EventId, PublishError, Publisher};
-pub use server::{Server, ServerHandle};
-pub use stream::CloseReason;
+pub use server::{Clamped, Server, ServerHandle};
 
 /// The Rust examples in README.md compile and run as doctests.
 #[cfg(doctest)]

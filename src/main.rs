@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            eprint!("ssed: {error}\n\n{}", ssed::USAGE);
+            eprintln!("ssed: {error}\nTry 'ssed --help' for the flags.");
             return ExitCode::from(2);
         }
     };
@@ -25,6 +25,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(clamped) = server.clamped() {
+        eprintln!("ssed: {clamped}");
+    }
     let config = server.config();
     let publish = if config.publish_token.is_some() { ", POST /publish" } else { "" };
     eprintln!(

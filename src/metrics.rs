@@ -17,11 +17,12 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::stream::CloseReason;
+use crate::close::CloseReason;
+use crate::log::dropped_lines;
 
-/// Why the accept loop turned a connection away.
+/// Why a connection was turned away before it was served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
+pub(crate) enum TurnedAway {
     /// `--max-clients` connections were already being served.
     Full,
     /// The OS refused a new thread.
@@ -29,7 +30,7 @@ pub(crate) enum Refusal {
 }
 
 /// The statuses ssed answers bad or unserved requests with.
-const ERROR_STATUSES: [u16; 12] = [400, 401, 404, 405, 408, 411, 413, 414, 431, 500, 501, 505];
+const ERROR_STATUSES: [u16; 12] = [400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 505];
 
 /// All counters of one server.
 #[derive(Default)]
@@ -48,6 +49,7 @@ pub(crate) struct Gauges {
     pub(crate) live_streams: usize,
     pub(crate) live_connections: usize,
     pub(crate) max_clients: usize,
+    pub(crate) os_ceiling: Option<usize>,
     pub(crate) events_published: u64,
 }
 
@@ -60,11 +62,11 @@ impl Metrics {
         add(&self.streams_started, 1);
     }
 
-    pub(crate) fn refused(&self, refusal: Refusal) {
+    pub(crate) fn turned_away(&self, why: TurnedAway) {
         add(
-            match refusal {
-                Refusal::Full => &self.refused_full,
-                Refusal::NoThread => &self.refused_no_thread,
+            match why {
+                TurnedAway::Full => &self.refused_full,
+                TurnedAway::NoThread => &self.refused_no_thread,
             },
             1,
         );
@@ -74,10 +76,15 @@ impl Metrics {
         add(&self.disconnects[reason.label_index()], 1);
     }
 
-    /// A frame written to a stream; `is_event` is false for keep-alives.
-    pub(crate) fn sent(&self, bytes: usize, is_event: bool) {
+    /// Bytes written to a client: heads, frames, keep-alives, answers.
+    pub(crate) fn sent_bytes(&self, bytes: usize) {
         add(&self.bytes_sent, bytes as u64);
-        add(&self.events_sent, u64::from(is_event));
+    }
+
+    /// Events (frames with `data:`) written to a client; comments and
+    /// `retry:`-only blocks are not events.
+    pub(crate) fn sent_events(&self, events: u64) {
+        add(&self.events_sent, events);
     }
 
     pub(crate) fn answered_error(&self, status: u16) {
@@ -104,7 +111,20 @@ impl Metrics {
             "Connections holding a place, streaming or not yet.",
             &one(gauges.live_connections as u64),
         );
-        family("ssed_max_clients", "gauge", "The --max-clients cap.", &one(gauges.max_clients as u64));
+        family(
+            "ssed_max_clients",
+            "gauge",
+            "The --max-clients cap in force, after fitting it under the OS limits.",
+            &one(gauges.max_clients as u64),
+        );
+        if let Some(ceiling) = gauges.os_ceiling {
+            family(
+                "ssed_os_connection_ceiling",
+                "gauge",
+                "Connections the OS limits leave this process, read at start.",
+                &one(ceiling as u64),
+            );
+        }
         family("ssed_streams_total", "counter", "Streams started.", &one(read(&self.streams_started)));
         let refused = [("full", read(&self.refused_full)), ("no_thread", read(&self.refused_no_thread))];
         let refused: Vec<_> =
@@ -115,7 +135,7 @@ impl Metrics {
             .zip(&self.disconnects)
             .map(|(reason, counter)| (format!("{{reason=\"{reason}\"}}"), read(counter)))
             .collect();
-        family("ssed_disconnects_total", "counter", "Streams ended, by reason.", &disconnects);
+        family("ssed_disconnects_total", "counter", "Connections ended, by reason.", &disconnects);
         family(
             "ssed_events_sent_total",
             "counter",
@@ -125,7 +145,7 @@ impl Metrics {
         family(
             "ssed_bytes_sent_total",
             "counter",
-            "Stream bytes written, keep-alives included.",
+            "Bytes written to clients: heads, frames, keep-alives, answers.",
             &one(read(&self.bytes_sent)),
         );
         family("ssed_events_published_total", "counter", "Events published.", &one(gauges.events_published));
@@ -134,6 +154,12 @@ impl Metrics {
             .zip(&self.error_answers)
             .map(|(status, counter)| (format!("{{status=\"{status}\"}}"), read(counter)))
             .collect();
+        family(
+            "ssed_log_lines_dropped_total",
+            "counter",
+            "Log lines dropped because stderr was not keeping up.",
+            &one(dropped_lines()),
+        );
         family("ssed_error_answers_total", "counter", "Requests answered with an error, by status.", &errors);
         text
     }
@@ -148,14 +174,16 @@ mod tests {
         let metrics = Metrics::default();
         metrics.stream_started();
         metrics.disconnected(CloseReason::ClientReset);
-        metrics.sent(60, true);
-        metrics.sent(14, false);
+        metrics.sent_bytes(60);
+        metrics.sent_events(1);
+        metrics.sent_bytes(14);
         metrics.answered_error(431);
-        metrics.refused(Refusal::Full);
+        metrics.turned_away(TurnedAway::Full);
         let text = metrics.render(&Gauges {
             live_streams: 2,
             live_connections: 3,
             max_clients: 512,
+            os_ceiling: Some(960),
             events_published: 9,
         });
         for line in [
@@ -169,6 +197,7 @@ mod tests {
             "ssed_bytes_sent_total 74\n",
             "ssed_error_answers_total{status=\"431\"} 1\n",
             "ssed_events_published_total 9\n",
+            "ssed_os_connection_ceiling 960\n",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

@@ -19,67 +19,194 @@
 //! `--max-event-bytes`), 400 (an event name with CR, LF or NUL; a body that
 //! is not UTF-8), 408 (the body did not arrive in `--head-timeout`).
 
-use std::io::{self, Read};
+use std::fmt;
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::connection::is_timeout;
+use crate::answer::{self, Ended};
+use crate::close::{is_timeout, CloseReason};
 use crate::hub::{EventId, PublishError};
-use crate::request::Request;
-use crate::server::Shared;
-use crate::sse::SingleLine;
+use crate::request::{Request, Version};
+use crate::sse::{FieldError, SingleLine};
+use crate::state::Shared;
 
-/// Why a publish request was refused: the status, the reason for the body
-/// and log, and an extra header to send.
-pub(crate) struct Refusal {
-    pub(crate) status: u16,
-    pub(crate) detail: String,
-    pub(crate) header: Option<(&'static str, &'static str)>,
+/// Why a publish request was refused. Each maps to one status in
+/// [`Self::status`]; the `Display` text is the body and the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishRefusal {
+    /// No `Authorization: Bearer` header, or the wrong token.
+    Unauthorized,
+    /// No `Content-Length` (ssed reads no chunked bodies).
+    LengthRequired,
+    /// The data, as it would be sent, is over `--max-event-bytes`.
+    TooLarge {
+        /// What the data costs as sent (line breaks at 7 bytes).
+        bytes: u64,
+        /// `--max-event-bytes`.
+        limit: usize,
+    },
+    /// `?event=` names no event: empty, percent-encoded bytes that are not
+    /// UTF-8, or a CR, LF or NUL in it.
+    BadEventName(EventNameError),
+    /// The body is not UTF-8, which an event stream cannot carry.
+    DataNotUtf8,
+    /// The body did not arrive within `--head-timeout`.
+    BodyTimedOut {
+        /// `--head-timeout` in ms.
+        limit_ms: u128,
+    },
 }
 
-fn refusal(status: u16, detail: impl Into<String>) -> Refusal {
-    Refusal { status, detail: detail.into(), header: None }
+/// What is wrong with an `?event=` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventNameError {
+    /// `?event=` with nothing after it; leave the parameter out for an
+    /// unnamed event.
+    Empty,
+    /// The percent-decoded bytes are not UTF-8.
+    NotUtf8,
+    /// A CR, LF or NUL.
+    Field(FieldError),
 }
 
-/// Checks the request, reads its body and publishes it. `already_read` is
-/// what arrived after the head in the same reads.
-///
-/// # Errors
-///
-/// A [`Refusal`] to answer with; `None` when the client left mid-body and
-/// there is no one to answer.
-pub(crate) fn publish_request(
+impl PublishRefusal {
+    /// The status code that answers this refusal.
+    pub(crate) fn status(self) -> u16 {
+        match self {
+            PublishRefusal::Unauthorized => 401,
+            PublishRefusal::LengthRequired => 411,
+            PublishRefusal::TooLarge { .. } => 413,
+            PublishRefusal::BadEventName(_) | PublishRefusal::DataNotUtf8 => 400,
+            PublishRefusal::BodyTimedOut { .. } => 408,
+        }
+    }
+}
+
+impl fmt::Display for PublishRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishRefusal::Unauthorized => f.write_str("a valid Authorization: Bearer token is required"),
+            PublishRefusal::LengthRequired => f.write_str("Content-Length required"),
+            PublishRefusal::TooLarge { bytes, limit } => {
+                write!(f, "event of {bytes} bytes as sent is over the limit of {limit}")
+            }
+            PublishRefusal::BadEventName(EventNameError::Empty) => {
+                f.write_str("bad event name: empty (leave out ?event= for an unnamed event)")
+            }
+            PublishRefusal::BadEventName(EventNameError::NotUtf8) => f.write_str("bad event name: not UTF-8"),
+            PublishRefusal::BadEventName(EventNameError::Field(error)) => {
+                write!(f, "bad event name: {error}")
+            }
+            PublishRefusal::DataNotUtf8 => f.write_str("event data is not UTF-8"),
+            PublishRefusal::BodyTimedOut { limit_ms } => write!(f, "body not received within {limit_ms} ms"),
+        }
+    }
+}
+
+impl From<PublishError> for PublishRefusal {
+    fn from(error: PublishError) -> PublishRefusal {
+        match error {
+            PublishError::TooLarge { bytes, limit } => {
+                PublishRefusal::TooLarge { bytes: bytes as u64, limit }
+            }
+            PublishError::BadEventName(error) => PublishRefusal::BadEventName(EventNameError::Field(error)),
+        }
+    }
+}
+
+/// How a publish request went wrong.
+enum Failure {
+    /// Answer with this refusal.
+    Refused(PublishRefusal),
+    /// The client left mid-body: there is no one to answer.
+    ClientLeft,
+}
+
+impl From<PublishRefusal> for Failure {
+    fn from(refusal: PublishRefusal) -> Failure {
+        Failure::Refused(refusal)
+    }
+}
+
+/// Serves `POST /publish`: checks the request, reads its body, publishes
+/// it and answers. `already_read` is what arrived after the head in the
+/// same reads.
+pub(crate) fn serve_publish(
     socket: &TcpStream,
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
-) -> Result<EventId, Option<Refusal>> {
+) -> Ended {
+    match publish_request(socket, request, already_read, shared) {
+        Ok(id) => {
+            answer::ok(socket, shared, "text/plain; charset=utf-8", format!("{id}\n").as_bytes(), false)
+        }
+        Err(Failure::Refused(refusal)) => {
+            let challenge: &[(&str, &str)] = match refusal {
+                PublishRefusal::Unauthorized => &[("WWW-Authenticate", "Bearer realm=\"ssed\"")],
+                _ => &[],
+            };
+            answer::error(socket, shared, refusal.status(), &refusal.to_string(), challenge)
+        }
+        Err(Failure::ClientLeft) => Ended {
+            reason: CloseReason::LeftMidRequest,
+            outcome: "left before sending the whole body".to_owned(),
+        },
+    }
+}
+
+fn publish_request(
+    mut socket: &TcpStream,
+    request: &Request,
+    already_read: &[u8],
+    shared: &Shared,
+) -> Result<EventId, Failure> {
     let config = &shared.config;
     let token = config.publish_token.as_ref().map(|secret| secret.0.as_bytes()).unwrap_or_default();
     let offered = request.header("authorization").and_then(bearer_token);
     if !offered.is_some_and(|offered| constant_time_eq(offered, token)) {
-        let mut answer = refusal(401, "a valid Authorization: Bearer token is required");
-        answer.header = Some(("WWW-Authenticate", "Bearer realm=\"ssed\""));
-        return Err(Some(answer));
+        return Err(PublishRefusal::Unauthorized.into());
     }
     let Some(length) = request.content_length else {
-        return Err(Some(refusal(411, "Content-Length required")));
+        return Err(PublishRefusal::LengthRequired.into());
     };
+    // Every byte costs at least one byte as sent, so this refuses early
+    // what the hub would refuse after reading it.
     if length > config.max_event_bytes as u64 {
-        let detail = format!("event of {length} bytes is over the limit of {}", config.max_event_bytes);
-        return Err(Some(refusal(413, detail)));
+        return Err(PublishRefusal::TooLarge { bytes: length, limit: config.max_event_bytes }.into());
     }
-    let event = request.query_param("event");
-    if let Some(Err(error)) = event.as_deref().map(SingleLine::new) {
-        return Err(Some(refusal(400, format!("bad event name: {error}"))));
-    }
+    let event = event_name(request)?;
 
+    // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
+    // for this before sending its body; every refusal above went out
+    // instead of it. An HTTP/1.0 request's expectation is ignored.
+    let body_pending = (already_read.len() as u64) < length;
+    if body_pending && request.version == Version::Http11 && expects_continue(request) {
+        socket.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").map_err(|_| Failure::ClientLeft)?;
+        shared.metrics.sent_bytes(25);
+    }
     let body = read_body(socket, already_read, length as usize, shared)?;
-    let data = String::from_utf8(body).map_err(|_| Some(refusal(400, "event data is not UTF-8")))?;
-    shared.hub.publish(event.as_deref(), &data).map_err(|error| match error {
-        PublishError::TooLarge { .. } => Some(refusal(413, error.to_string())),
-        PublishError::BadEventName(_) => Some(refusal(400, error.to_string())),
-    })
+    let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
+    Ok(shared.hub.publish(event.as_deref(), &data).map_err(PublishRefusal::from)?)
+}
+
+/// The `?event=` name: `None` when there is none.
+fn event_name(request: &Request) -> Result<Option<String>, PublishRefusal> {
+    let Some(bytes) = request.query_bytes("event") else {
+        return Ok(None);
+    };
+    if bytes.is_empty() {
+        return Err(PublishRefusal::BadEventName(EventNameError::Empty));
+    }
+    let name = String::from_utf8(bytes).map_err(|_| PublishRefusal::BadEventName(EventNameError::NotUtf8))?;
+    SingleLine::new(&name).map_err(|error| PublishRefusal::BadEventName(EventNameError::Field(error)))?;
+    Ok(Some(name))
+}
+
+/// Whether `Expect` asks for `100-continue` (case-insensitive, RFC 9110 §10.1.1).
+fn expects_continue(request: &Request) -> bool {
+    request.header("expect").is_some_and(|value| value.eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// The token of `Bearer <token>` (the scheme is case-insensitive, RFC 9110 §11.1).
@@ -101,24 +228,24 @@ fn read_body(
     already_read: &[u8],
     length: usize,
     shared: &Shared,
-) -> Result<Vec<u8>, Option<Refusal>> {
+) -> Result<Vec<u8>, Failure> {
     let timeout = shared.config.head_timeout;
     let deadline = Instant::now() + timeout;
     let mut body = already_read[..already_read.len().min(length)].to_vec();
     body.resize(length, 0);
     let mut filled = already_read.len().min(length);
+    let timed_out = || Failure::Refused(PublishRefusal::BodyTimedOut { limit_ms: timeout.as_millis() });
     while filled < length {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let timed_out = || Some(refusal(408, format!("body not received within {} ms", timeout.as_millis())));
         if remaining.is_zero() || socket.set_read_timeout(Some(remaining)).is_err() {
             return Err(timed_out());
         }
         match socket.read(&mut body[filled..]) {
-            Ok(0) => return Err(None),
+            Ok(0) => return Err(Failure::ClientLeft),
             Ok(read) => filled += read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) if is_timeout(&error) => return Err(timed_out()),
-            Err(_) => return Err(None),
+            Err(_) => return Err(Failure::ClientLeft),
         }
     }
     Ok(body)

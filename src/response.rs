@@ -28,6 +28,7 @@ use crate::sse;
 /// The reason phrase for the statuses ssed sends (RFC 9110 §15).
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
+        100 => "Continue",
         200 => "OK",
         204 => "No Content",
         400 => "Bad Request",
@@ -39,7 +40,6 @@ pub fn reason_phrase(status: u16) -> &'static str {
         413 => "Content Too Large",
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
         501 => "Not Implemented",
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
@@ -117,6 +117,20 @@ pub fn busy_stream(cors_origin: &str, retry: Duration, why: &str, date: &str) ->
     sse::encode_retry(retry, &mut answer);
     sse::encode_comment(&format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()), &mut answer);
     answer
+}
+
+/// The answer to a CORS preflight (`OPTIONS`): which methods the resource
+/// takes, and that a page may send `Last-Event-ID` and a token. A 204
+/// carries no `Content-Length` (RFC 9110 §8.6).
+pub fn preflight(allowed_methods: &str, cors_origin: &str, date: &str) -> Vec<u8> {
+    Head::new(204, date)
+        .header("Allow", allowed_methods)
+        .header("Access-Control-Allow-Origin", cors_origin)
+        .header("Access-Control-Allow-Methods", allowed_methods)
+        .header("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control, Authorization, Content-Type")
+        .header("Access-Control-Max-Age", "86400")
+        .header("Connection", "close")
+        .finish()
 }
 
 /// A whole response with a body and a `Content-Length`. For `HEAD` pass
@@ -197,7 +211,7 @@ mod tests {
 
     #[test]
     fn every_status_sent_has_a_reason_phrase() {
-        for status in [200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505] {
+        for status in [100, 200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 505] {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
     }

@@ -82,10 +82,24 @@ pub enum Route {
     Preflight(Option<Resource>),
     /// A path ssed does not serve (404).
     NotFound,
+    /// `/publish` on a server started without a token: 404 like any
+    /// unknown path, since publishing does not exist there, but the
+    /// operator is told why once.
+    PublishingOff,
     /// A method HTTP defines but the path does not take (405 with `Allow`).
     MethodNotAllowed(Resource),
     /// A method ssed does not know at all (501, RFC 9110 §9.1).
     NotImplemented,
+}
+
+/// The methods the whole server takes, for `OPTIONS *`: `POST` only when
+/// publishing is on.
+pub fn server_methods(publish_enabled: bool) -> &'static str {
+    if publish_enabled {
+        "GET, HEAD, POST, OPTIONS"
+    } else {
+        "GET, HEAD, OPTIONS"
+    }
 }
 
 /// The methods of RFC 9110 §9 and PATCH (RFC 5789).
@@ -106,7 +120,7 @@ pub fn route(method: &str, path: &str, publish_enabled: bool) -> Route {
         return Route::NotFound;
     };
     match (method, resource) {
-        (_, Resource::Publish) if !publish_enabled => Route::NotFound,
+        (_, Resource::Publish) if !publish_enabled => Route::PublishingOff,
         ("OPTIONS", _) => Route::Preflight(Some(resource)),
         ("POST", Resource::Publish) => Route::Serve { resource, head_only: false },
         (_, Resource::Publish) => Route::MethodNotAllowed(resource),
@@ -156,8 +170,10 @@ mod tests {
     #[test]
     fn without_a_token_publish_does_not_exist() {
         for method in ["POST", "GET", "OPTIONS", "PUT"] {
-            assert_eq!(route(method, "/publish", false), Route::NotFound, "{method}");
+            assert_eq!(route(method, "/publish", false), Route::PublishingOff, "{method}");
         }
+        assert!(!server_methods(false).contains("POST"));
+        assert!(server_methods(true).contains("POST"));
         assert_eq!(route("POST", "/sse", false), Route::MethodNotAllowed(Resource::Pings(PingStyle::Named)));
     }
 }

@@ -15,22 +15,54 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::ceiling::{self, Ceiling};
 use crate::clock::http_date;
+use crate::close::CloseReason;
 use crate::config::Config;
 use crate::connection;
-use crate::hub::{Hub, Publisher};
-use crate::metrics::{Gauges, Metrics, Refusal};
-use crate::response;
+use crate::hub::Publisher;
+use crate::log::log;
+use crate::metrics::TurnedAway;
+use crate::response::{busy_stream, error_body, Whole};
+use crate::routes::{route, Resource, Route};
+use crate::state::{ConnectionSlot, Shared};
+
+/// Connections waiting for the refusal thread; past this many, the accept
+/// loop closes a connection it cannot serve without a word (a browser
+/// retries after a network error; nothing is acknowledged).
+const REFUSAL_QUEUE: usize = 256;
+/// How long the refusal thread waits for a turned-away client's request
+/// line, and how much of it it reads: enough to tell a stream request from
+/// anything else, never enough for one client to hold it up.
+const REFUSAL_READ_TIME: Duration = Duration::from_millis(100);
+const REFUSAL_READ_BYTES: usize = 2048;
 
 /// A bound listener, ready to [`run`](Server::run).
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+    clamped: Option<Clamped>,
+}
+
+/// `--max-clients` (and `--max-pending`) lowered at start to fit an OS limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clamped {
+    /// `--max-clients` as asked for.
+    pub asked: usize,
+    /// The limit that lowered it.
+    pub ceiling: Ceiling,
+}
+
+impl std::fmt::Display for Clamped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--max-clients {} lowered: {}", self.asked, self.ceiling)
+    }
 }
 
 /// A cheap, cloneable view of a running server: its address, its counters,
@@ -40,62 +72,35 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
 }
 
-/// State every connection thread shares with the accept loop.
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) local_addr: SocketAddr,
-    live_connections: AtomicUsize,
-    pub(crate) live_streams: AtomicUsize,
-    pub(crate) shutting_down: AtomicBool,
-    pub(crate) hub: Arc<Hub>,
-    pub(crate) metrics: Metrics,
-}
-
-impl Shared {
-    /// The `/metrics` text, counters and gauges as of now.
-    pub(crate) fn metrics_text(&self) -> String {
-        self.metrics.render(&Gauges {
-            live_streams: self.live_streams.load(Ordering::Acquire),
-            live_connections: self.live_connections.load(Ordering::Acquire),
-            max_clients: self.config.max_clients,
-            events_published: self.hub.published_count(),
-        })
-    }
-
-    /// One stderr line about one connection, unless `--quiet`.
-    pub(crate) fn log_connection(&self, line: std::fmt::Arguments<'_>) {
-        if !self.config.quiet {
-            log(line);
-        }
-    }
-}
-
-/// Writes one line to stderr. A closed stderr must not panic the server, so
-/// the write error is ignored (`eprintln!` would panic).
-pub(crate) fn log(line: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr().lock(), "ssed: {line}");
-}
-
 impl Server {
     /// Binds the listening socket. Nothing is accepted until [`Server::run`].
     ///
     /// # Errors
     ///
     /// The `io::Error` of `bind`, e.g. the address is in use.
-    pub fn bind(config: Config) -> io::Result<Server> {
+    ///
+    /// `--max-clients` and `--max-pending` are first fitted under the
+    /// connections the OS allows this process (see [`Server::clamped`]).
+    pub fn bind(mut config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(config.addr)?;
         let local_addr = listener.local_addr()?;
-        let hub = Arc::new(Hub::new(config.history, config.max_event_bytes));
-        let shared = Arc::new(Shared {
-            hub,
-            metrics: Metrics::default(),
-            config,
-            local_addr,
-            live_connections: AtomicUsize::new(0),
-            live_streams: AtomicUsize::new(0),
-            shutting_down: AtomicBool::new(false),
-        });
-        Ok(Server { listener, shared })
+        let ceiling = ceiling::read_ceiling();
+        let mut clamped = None;
+        if let Some(ceiling) = ceiling.clone() {
+            let (max_clients, max_pending) =
+                ceiling::clamp(config.max_clients, config.max_pending, ceiling.connections);
+            if max_clients < config.max_clients {
+                clamped = Some(Clamped { asked: config.max_clients, ceiling });
+            }
+            (config.max_clients, config.max_pending) = (max_clients, max_pending);
+        }
+        let shared = Arc::new(Shared::new(config, local_addr, ceiling.map(|found| found.connections)));
+        Ok(Server { listener, shared, clamped })
+    }
+
+    /// Whether `--max-clients` was lowered to fit an OS limit, and which.
+    pub fn clamped(&self) -> Option<&Clamped> {
+        self.clamped.as_ref()
     }
 
     /// The address actually bound: with port 0, the port the OS chose.
@@ -122,12 +127,13 @@ impl Server {
     /// (of `accept`, of a thread spawn) is logged and the loop goes on.
     pub fn run(self) {
         let mut accept_errors = RateLimitedLog::default();
+        let refusals = start_refusal_thread(&self.shared);
         for incoming in self.listener.incoming() {
-            if self.shared.shutting_down.load(Ordering::Acquire) {
+            if self.shared.is_shutting_down() {
                 break;
             }
             match incoming {
-                Ok(stream) => admit(&self.shared, stream),
+                Ok(stream) => admit(&self.shared, stream, refusals.as_ref()),
                 Err(error) => {
                     accept_errors.log(format_args!("accept failed: {error}"));
                     // Out of file descriptors or memory: the pending connection
@@ -181,37 +187,21 @@ impl ServerHandle {
     }
 }
 
-/// A claim on one of the `--max-clients` + `--max-pending` connection
-/// places; the place frees itself when the slot drops, however the
-/// connection thread ends.
-pub(crate) struct ConnectionSlot {
-    pub(crate) shared: Arc<Shared>,
+/// A connection the server cannot serve now, and why.
+struct Refusal {
+    socket: TcpStream,
+    peer: SocketAddr,
+    why: TurnedAway,
+    detail: String,
 }
 
-impl ConnectionSlot {
-    fn claim(shared: &Arc<Shared>) -> Option<ConnectionSlot> {
-        let max = shared.config.max_clients + shared.config.max_pending;
-        shared
-            .live_connections
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| (live < max).then_some(live + 1))
-            .ok()?;
-        Some(ConnectionSlot { shared: Arc::clone(shared) })
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.shared.live_connections.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-fn admit(shared: &Arc<Shared>, stream: TcpStream) {
+fn admit(shared: &Arc<Shared>, stream: TcpStream, refusals: Option<&SyncSender<Refusal>>) {
     // A client that already left has no address; there is no one to serve.
     let Ok(peer) = stream.peer_addr() else { return };
     let Some(slot) = ConnectionSlot::claim(shared) else {
         let max = shared.config.max_clients + shared.config.max_pending;
-        let why = format!("server full, {max} of {max} connections in use");
-        return refuse(shared, &stream, peer, Refusal::Full, &why);
+        let detail = format!("server full, {max} of {max} connections in use");
+        return hand_over(shared, refusals, Refusal { socket: stream, peer, why: TurnedAway::Full, detail });
     };
     // The thread gets one reference; we keep one so that, if the spawn
     // fails and drops the thread's closure, we can still answer.
@@ -222,29 +212,130 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream) {
         .stack_size(shared.config.stack_size)
         .spawn(move || connection::serve(&for_thread, peer, slot));
     if let Err(error) = spawned {
-        refuse(shared, &stream, peer, Refusal::NoThread, &format!("could not start a thread: {error}"));
+        let detail = format!("could not start a thread: {error}");
+        if let Ok(socket) = Arc::try_unwrap(stream) {
+            hand_over(shared, refusals, Refusal { socket, peer, why: TurnedAway::NoThread, detail });
+        }
     }
 }
 
-/// Answers a connection ssed cannot serve now, without blocking the accept
-/// loop: the socket is non-blocking and the answer (see
-/// [`response::busy_stream`]) fits its empty send buffer.
-fn refuse(shared: &Shared, mut stream: &TcpStream, peer: SocketAddr, refusal: Refusal, why: &str) {
-    shared.metrics.refused(refusal);
-    let _ = stream.set_nonblocking(true);
-    // Read what has arrived of the request: closing a socket with unread
-    // input makes the kernel send RST, which can destroy our answer.
-    let mut scratch = [0u8; 1024];
-    while let Ok(1..) = stream.read(&mut scratch) {}
+/// Gives a refusal to the refusal thread without waiting. With its queue
+/// full (or no such thread) the connection is closed unanswered: a browser
+/// reconnects after a network error, and no publish is acknowledged.
+fn hand_over(shared: &Shared, refusals: Option<&SyncSender<Refusal>>, refusal: Refusal) {
+    shared.metrics.turned_away(refusal.why);
+    let peer = refusal.peer;
+    if let Some(Err(_)) | None = refusals.map(|queue| queue.try_send(refusal)) {
+        shared.connection_ended(
+            CloseReason::ClosedUnanswered,
+            format_args!("{peer} closed unanswered: the server is full and its refusal queue too"),
+        );
+    }
+}
+
+/// Starts the thread that answers connections the server cannot serve, so
+/// the accept loop never waits for a client.
+fn start_refusal_thread(shared: &Arc<Shared>) -> Option<SyncSender<Refusal>> {
+    let (queue, refusals) = mpsc::sync_channel(REFUSAL_QUEUE);
+    let shared = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name("ssed-refuse".to_owned())
+        .stack_size(64 * 1024)
+        .spawn(move || refuse_all(&shared, &refusals));
+    match spawned {
+        Ok(_) => Some(queue),
+        Err(error) => {
+            log(format_args!("could not start the refusal thread ({error}); a full server will close connections unanswered"));
+            None
+        }
+    }
+}
+
+fn refuse_all(shared: &Shared, refusals: &Receiver<Refusal>) {
+    while let Ok(refusal) = refusals.recv() {
+        refuse(shared, refusal);
+    }
+}
+
+/// Answers a connection ssed cannot serve now. Only a request for a
+/// stream gets the 200 busy stream (see [`busy_stream`]): a browser gives
+/// up on any other status. Everything else, and a request that did not
+/// show its request line within [`REFUSAL_READ_TIME`], gets `503` with
+/// `Retry-After`, so a publish is never acknowledged unless it was published.
+fn refuse(shared: &Shared, refusal: Refusal) {
+    let Refusal { socket, peer, detail, .. } = refusal;
+    let request_line = read_request_line(&socket);
     let config = &shared.config;
-    let _ = stream.write(&response::busy_stream(
-        &config.cors_origin,
-        config.retry,
-        why,
-        &http_date(SystemTime::now()),
-    ));
-    let _ = stream.shutdown(Shutdown::Write);
-    shared.log_connection(format_args!("{peer} refused: {why}"));
+    let date = http_date(SystemTime::now());
+    let is_stream_request = request_line.as_ref().is_some_and(|(method, path)| {
+        let publish = config.publish_token.is_some();
+        matches!(
+            route(method, path, publish),
+            Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: false }
+        )
+    });
+    let (status, answer) = if is_stream_request {
+        (200, busy_stream(&config.cors_origin, config.retry, &detail, &date))
+    } else {
+        let retry_after = config.retry.as_secs().max(1).to_string();
+        let body = error_body(503, &format!("ssed is busy ({detail}); retry in {retry_after} s"));
+        let whole = Whole {
+            status: 503,
+            content_type: "text/plain; charset=utf-8",
+            extra_headers: &[("Retry-After", &retry_after)],
+            body: &body,
+            head_only: false,
+        };
+        shared.metrics.answered_error(503);
+        (503, whole.to_bytes(&config.cors_origin, &date))
+    };
+    let mut writer = &socket;
+    let _ = socket.set_write_timeout(Some(REFUSAL_READ_TIME));
+    let reason = match writer.write_all(&answer) {
+        Ok(()) => {
+            shared.metrics.sent_bytes(answer.len());
+            CloseReason::Answered(status)
+        }
+        Err(error) => CloseReason::from_write_error(&error),
+    };
+    let _ = socket.shutdown(Shutdown::Write);
+    // Read what else has arrived: closing a socket with unread input makes
+    // the kernel send RST, which can destroy the answer. Bounded: no wait.
+    let _ = socket.set_nonblocking(true);
+    let mut scratch = [0u8; 1024];
+    let mut reader = &socket;
+    for _ in 0..8 {
+        if !matches!(reader.read(&mut scratch), Ok(1..)) {
+            break;
+        }
+    }
+    let what = request_line.map(|(method, path)| format!(" {method} {path}")).unwrap_or_default();
+    shared.connection_ended(reason, format_args!("{peer}{what} refused ({status}): {detail}"));
+}
+
+/// The method and path of a turned-away request, read within a bound of
+/// time and bytes; `None` when they did not arrive.
+fn read_request_line(mut socket: &TcpStream) -> Option<(String, String)> {
+    let deadline = Instant::now() + REFUSAL_READ_TIME;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 512];
+    while buf.len() < REFUSAL_READ_BYTES && !buf.contains(&b'\n') {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() || socket.set_read_timeout(Some(remaining)).is_err() {
+            break;
+        }
+        match socket.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => buf.extend_from_slice(&chunk[..read]),
+        }
+    }
+    let line = buf.split(|&byte| byte == b'\n').find(|line| !line.is_empty() && *line != b"\r")?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut parts = line.split(' ');
+    let method = parts.next()?;
+    let target = parts.next()?;
+    let path = target.split('?').next().unwrap_or(target);
+    Some((method.to_owned(), path.to_owned()))
 }
 
 /// Logs the first of a burst of identical failures, then at most one a second.

@@ -145,6 +145,14 @@ impl Event<'_> {
     }
 }
 
+/// What `data` costs on the wire inside an event: its bytes, with every
+/// line break counted as the `\ndata: ` (7 bytes) it becomes. A body of
+/// 64 KiB of `\n` is 458 KB as sent; this is the size a limit must bound.
+/// Text without line breaks costs its length.
+pub fn data_cost(data: &str) -> usize {
+    split_lines(data).map(|line| line.len() + 7).sum::<usize>() - 7
+}
+
 /// Appends a comment block: every line of `text` prefixed with `": "`, then
 /// the blank line. Clients ignore comments; proxies see traffic.
 pub fn encode_comment(text: &str, out: &mut Vec<u8>) {
@@ -228,6 +236,17 @@ mod tests {
         for (input, wire) in cases {
             assert_eq!(encoded(data(input)), wire, "data {input:?}");
         }
+    }
+
+    #[test]
+    fn data_cost_is_the_encoded_data_lines() {
+        for input in ["", "plain", "a\nb", "a\r\nb", "a\rb", "\n\n\n", "\r\r", "x\r\n"] {
+            // The data lines of the encoded event, less the first `data: ` and
+            // the final blank line, which every event has.
+            let wire = encoded(data(input)).len() - "data: ".len() - 1 - 1;
+            assert_eq!(data_cost(input), wire, "{input:?}");
+        }
+        assert_eq!(data_cost(&"\n".repeat(65_536)), 65_536 * 7);
     }
 
     #[test]

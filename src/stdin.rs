@@ -5,15 +5,18 @@
 //!   "GET /health 200\n"  ──►  id: 1764096030123-1\nevent: log\ndata: GET /health 200\n\n
 //! ```
 //!
-//! Lines are read with a bound: one longer than `--max-event-bytes` is
-//! skipped (and logged), so no input can grow memory without limit. Bytes
-//! that are not UTF-8 are replaced with U+FFFD (and logged), so the stream
-//! stays valid text. At end of input the server keeps serving.
+//! Lines are read with a bound: `--max-event-bytes` applies to the line as
+//! read, without its `\n` or `\r\n`, and a bare CR inside it counts as the
+//! 7 bytes of the `\ndata: ` it becomes. A longer line is skipped (and
+//! logged), so no input can grow memory without limit. Bytes that are not
+//! UTF-8 are then replaced with U+FFFD (and logged), so the stream stays
+//! valid text; a line within the limit is published even when the
+//! replacement makes it longer. At end of input the server keeps serving.
 
 use std::io::{self, BufRead};
 
 use crate::hub::Publisher;
-use crate::server::log;
+use crate::log::log;
 
 /// Counts of what [`publish_lines`] did with its input.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub struct LineCounts {
     pub repaired: u64,
     /// Lines skipped for being over the size limit.
     pub skipped: u64,
+    /// Lines the hub refused for another reason (logged each).
+    pub failed: u64,
 }
 
 /// Publishes every line of `input` until its end, as events named `event`.
@@ -47,18 +52,26 @@ pub fn publish_lines(
             return Ok(counts);
         }
         line_number += 1;
-        if too_long {
+        let bare_crs = line.iter().filter(|&&byte| byte == b'\r').count();
+        if too_long || line.len() + 6 * bare_crs > max_bytes {
             counts.skipped += 1;
             log(format_args!("stdin: line {line_number} skipped: over {max_bytes} bytes"));
         } else {
             let text = String::from_utf8_lossy(&line);
-            if matches!(text, std::borrow::Cow::Owned(_)) {
-                counts.repaired += 1;
-                log(format_args!("stdin: line {line_number} was not UTF-8; bad bytes replaced with U+FFFD"));
-            }
-            match publisher.publish(event, &text) {
+            let repaired = matches!(text, std::borrow::Cow::Owned(_));
+            match publisher.publish_measured_line(event, &text) {
+                Ok(_) if repaired => {
+                    counts.published += 1;
+                    counts.repaired += 1;
+                    log(format_args!(
+                        "stdin: line {line_number} was not UTF-8; bad bytes replaced with U+FFFD"
+                    ));
+                }
                 Ok(_) => counts.published += 1,
-                Err(error) => log(format_args!("stdin: line {line_number} not published: {error}")),
+                Err(error) => {
+                    counts.failed += 1;
+                    log(format_args!("stdin: line {line_number} not published: {error}"));
+                }
             }
         }
         if !ended {
@@ -73,8 +86,8 @@ pub fn spawn_reader(publisher: Publisher, event: Option<String>, max_bytes: usiz
         let stdin = io::stdin().lock();
         match publish_lines(stdin, &publisher, event.as_deref(), max_bytes) {
             Ok(counts) => log(format_args!(
-                "stdin: end of input after {} events ({} repaired, {} skipped); still serving",
-                counts.published, counts.repaired, counts.skipped
+                "stdin: end of input after {} events ({} repaired, {} skipped, {} failed); still serving",
+                counts.published, counts.repaired, counts.skipped, counts.failed
             )),
             Err(error) => log(format_args!("stdin: read failed: {error}; still serving")),
         }
@@ -99,6 +112,14 @@ fn read_bounded_line(
             Err(error) => return Err(error),
         };
         if available.is_empty() {
+            // The last line, without a newline: the same rules as the others.
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            too_long |= line.len() > max_bytes;
+            if too_long {
+                line.clear();
+            }
             return Ok((false, too_long));
         }
         let (chunk, ended) = match available.iter().position(|&byte| byte == b'\n') {
@@ -149,7 +170,7 @@ mod tests {
 
     #[test]
     fn lines_are_split_and_bounded() {
-        let found = lines(b"one\r\ntwo\n\nfour!\nlast", 4);
+        let found = lines(b"one\r\ntwo\n\nfour!\nlast\r", 4);
         let expected: Vec<(Vec<u8>, bool, bool)> = vec![
             (b"one".to_vec(), true, false),
             (b"two".to_vec(), true, false),

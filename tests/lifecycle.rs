@@ -85,21 +85,42 @@ fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
 }
 
 #[test]
-fn beyond_streams_and_pending_the_accept_loop_refuses_at_once() {
+fn beyond_streams_and_pending_only_stream_requests_get_the_busy_stream() {
     let server = start(|config| {
         config.max_clients = 1;
         config.max_pending = 1;
+        config.publish_token = Some(ssed::Secret("t0ken".to_owned()));
     });
-    let _stream = open_stream(&server, "/sse");
-    let _silent = server.connect(); // holds the one pending place
+    let stream = open_stream(&server, "/sse");
+    let silent = server.connect(); // holds the one pending place
     eventually(Duration::from_secs(1), "both places taken", || server.handle.live_connections() == 2);
+
+    // A stream request gets the 200 busy stream, so a browser retries.
     let started = Instant::now();
-    let answer = support::exchange(&server, &support::get("/healthz"));
-    assert!(started.elapsed() < Duration::from_secs(1), "refusal took {:?}", started.elapsed());
+    let answer = support::exchange(&server, &support::get("/events"));
+    assert!(started.elapsed() < Duration::from_secs(2), "refusal took {:?}", started.elapsed());
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(
         answer.ends_with(": ssed is busy (server full, 2 of 2 connections in use); retry in 3000 ms\n\n"),
         "{answer}"
     );
+    // Anything else gets 503 with Retry-After: never a 200 it did not earn.
+    for request in [
+        support::get("/healthz"),
+        support::get("/metrics"),
+        b"HEAD /sse HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(),
+        b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(),
+        b"POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer t0ken\r\nContent-Length: 2\r\n\r\nhi"
+            .to_vec(),
+    ] {
+        let answer = support::exchange(&server, &request);
+        assert!(answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{answer}");
+        assert!(answer.contains("\r\nRetry-After: 3\r\n"), "{answer}");
+    }
+    // None of those publishes was published.
+    drop((stream, silent));
+    eventually(Duration::from_secs(8), "places free again", || server.handle.live_connections() == 0);
+    assert_eq!(support::metric(&server, "ssed_events_published_total"), 0);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ssed::request::{parse_request_head, Limits, Parsed};
+use ssed::request::{parse_request_head, HeadReader, Limits, ParseError, Parsed, Progress};
 use support::{connect, eventually, start};
 
 /// xorshift64*: small, seeded, reproducible; std has no random numbers.
@@ -96,7 +96,8 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
                 bytes.splice(at..at, filler);
             }
             5 => {
-                let line = b"X-Repeated: value\r\n".repeat(rng.below(600));
+                // Around the cap of 100 header lines, on both sides of it.
+                let line = b"X-Repeated: value\r\n".repeat(rng.below(200));
                 let end = bytes.iter().position(|&b| b == b'\n').map_or(0, |n| n + 1);
                 bytes.splice(end..end, line);
             }
@@ -134,6 +135,103 @@ fn the_parser_takes_100_000_generated_heads_without_panicking() {
     }
     // The generator reaches all three outcomes, not only one.
     assert!(complete > 5_000 && incomplete > 5_000 && refused > 5_000, "{complete} {incomplete} {refused}");
+}
+
+/// Feeds `head` to a [`HeadReader`] in random segments, as a network would.
+fn dribble(head: &[u8], limits: Limits, rng: &mut Rng) -> (Result<Progress, ParseError>, usize) {
+    let mut reader = HeadReader::new(limits);
+    let mut sent = 0;
+    loop {
+        let spare = reader.spare();
+        let segment = (1 + rng.below(40)).min(spare.len()).min(head.len() - sent);
+        spare[..segment].copy_from_slice(&head[sent..sent + segment]);
+        sent += segment;
+        match reader.filled(segment) {
+            Ok(Progress::NeedMore) if sent < head.len() => continue,
+            outcome => return (outcome, reader.work()),
+        }
+    }
+}
+
+#[test]
+fn heads_dribbled_in_random_segments_parse_as_they_would_whole_with_linear_work() {
+    let limits = Limits { max_head_bytes: 8192, max_target_bytes: 2048 };
+    let mut rng = Rng(seed() ^ 0xd1bb1e);
+    let (mut complete, mut too_many_headers) = (0, 0);
+    for _ in 0..20_000 {
+        let head = generate(&mut rng);
+        let whole = parse_request_head(&head, &limits);
+        let (dribbled, work) = dribble(&head, limits, &mut rng);
+        // Each byte is looked at once, plus at most 64 per read while the
+        // request line is short: linear in the head, however it was split.
+        assert!(work <= head.len() * 66, "{work} units of work for {} bytes", head.len());
+        match (whole, dribbled) {
+            (
+                Ok(Parsed::Complete { request, head_len }),
+                Ok(Progress::Complete { request: got, after_head }),
+            ) => {
+                assert_eq!(got, request);
+                // What came after the head in the same read: the start of the rest.
+                assert!(head[head_len..].starts_with(&after_head));
+                complete += 1;
+            }
+            (Ok(Parsed::Incomplete), Ok(Progress::NeedMore)) => {}
+            // A bad header line shows when the head is whole (or at a limit).
+            (Err(_), Ok(Progress::NeedMore)) => {}
+            (Err(expected), Err(got)) => {
+                // The dribbled reader may see a limit before the whole
+                // parser sees a grammar error further on, never the other way.
+                // Byte by byte, the request line's checks run in another
+                // order: either of its errors may come first.
+                let limit = matches!(
+                    got,
+                    ParseError::TooManyHeaders | ParseError::TargetTooLong | ParseError::HeadTooLarge
+                );
+                let line_error =
+                    |error| matches!(error, ParseError::BadRequestLine | ParseError::TargetTooLong);
+                let same_kind = line_error(expected) && line_error(got);
+                assert!(
+                    expected == got || limit || same_kind,
+                    "{expected:?} vs {got:?} for {:?}",
+                    String::from_utf8_lossy(&head)
+                );
+                too_many_headers += usize::from(got == ParseError::TooManyHeaders);
+            }
+            (whole, dribbled) => {
+                panic!("whole {whole:?}, dribbled {dribbled:?} for {:?}", String::from_utf8_lossy(&head))
+            }
+        }
+    }
+    assert!(
+        complete > 1_000 && too_many_headers > 100,
+        "{complete} complete, {too_many_headers} over the cap"
+    );
+}
+
+#[test]
+fn a_head_of_2700_headers_sent_byte_by_byte_costs_linear_work() {
+    let limits = Limits { max_head_bytes: 1 << 20, max_target_bytes: 2048 };
+    let mut head = b"GET /sse HTTP/1.1\r\nHost: t\r\n".to_vec();
+    for n in 0..2_700 {
+        head.extend_from_slice(format!("X-{n}: a\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    let mut reader = HeadReader::new(limits);
+    let mut outcome = None;
+    for &byte in &head {
+        reader.spare()[0] = byte;
+        match reader.filled(1) {
+            Ok(Progress::NeedMore) => {}
+            other => {
+                outcome = Some(other);
+                break;
+            }
+        }
+    }
+    // Refused at the 101st header line, having looked at each byte once
+    // (plus the short request line's early checks).
+    assert_eq!(outcome, Some(Err(ParseError::TooManyHeaders)));
+    assert!(reader.work() < 2 * 1024 + 20 * 64, "work {}", reader.work());
 }
 
 /// Sends `head`, then FIN, and reads the whole answer. `Ok(None)` is a

@@ -24,7 +24,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::sse::{Event, FieldError, SingleLine};
+use crate::sse::{data_cost, Event, FieldError, SingleLine};
 
 /// The id the hub gave a published event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,9 +58,10 @@ impl EventId {
 pub enum PublishError {
     /// The event name holds CR, LF or NUL.
     BadEventName(FieldError),
-    /// The data is over `--max-event-bytes`.
+    /// The data, as sent (every line break counted as the 7 bytes of the
+    /// `\ndata: ` it becomes), is over `--max-event-bytes`.
     TooLarge {
-        /// Size of the refused data.
+        /// Size of the refused data as sent.
         bytes: usize,
         /// The limit.
         limit: usize,
@@ -72,7 +73,7 @@ impl fmt::Display for PublishError {
         match self {
             PublishError::BadEventName(error) => write!(f, "bad event name: {error}"),
             PublishError::TooLarge { bytes, limit } => {
-                write!(f, "event data is {bytes} bytes, over the limit of {limit}")
+                write!(f, "event data is {bytes} bytes as sent, over the limit of {limit}")
             }
         }
     }
@@ -98,6 +99,18 @@ impl Publisher {
     /// `--max-event-bytes`; nothing is published then.
     pub fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
         self.hub.publish(event, data)
+    }
+
+    /// Publishes a `--stdin` line that was measured against
+    /// `--max-event-bytes` as it was read, before its invalid UTF-8 was
+    /// replaced: each replaced byte becomes the 3 bytes of U+FFFD, so such a
+    /// line may cost up to three times the limit as kept.
+    pub(crate) fn publish_measured_line(
+        &self,
+        event: Option<&str>,
+        data: &str,
+    ) -> Result<EventId, PublishError> {
+        self.hub.publish_within(event, data, self.hub.max_event_bytes.saturating_mul(3))
     }
 }
 
@@ -165,9 +178,14 @@ impl Hub {
     }
 
     pub(crate) fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
+        self.publish_within(event, data, self.max_event_bytes)
+    }
+
+    fn publish_within(&self, event: Option<&str>, data: &str, limit: usize) -> Result<EventId, PublishError> {
         let event = event.map(SingleLine::new).transpose().map_err(PublishError::BadEventName)?;
-        if data.len() > self.max_event_bytes {
-            return Err(PublishError::TooLarge { bytes: data.len(), limit: self.max_event_bytes });
+        let cost = data_cost(data);
+        if cost > limit {
+            return Err(PublishError::TooLarge { bytes: cost, limit });
         }
         let mut history = self.lock();
         let id = EventId { run: self.run, seq: history.next_seq() };

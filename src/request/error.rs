@@ -25,6 +25,10 @@ pub enum ParseError {
     MissingHost,
     /// More than one `Host` line (RFC 9112 §3.2: MUST 400).
     DuplicateHost,
+    /// A `Host` value that is not `host[:port]` (RFC 9112 §3.2: MUST 400).
+    BadHost,
+    /// More than [`MAX_HEADERS`](super::MAX_HEADERS) header lines.
+    TooManyHeaders,
     /// `Content-Length` is not digits, or two of them disagree.
     BadContentLength,
     /// Both `Content-Length` and `Transfer-Encoding`: a smuggling attempt
@@ -43,7 +47,7 @@ impl ParseError {
     pub fn status(self) -> u16 {
         match self {
             ParseError::TargetTooLong => 414,
-            ParseError::HeadTooLarge => 431,
+            ParseError::HeadTooLarge | ParseError::TooManyHeaders => 431,
             ParseError::UnsupportedVersion => 505,
             ParseError::BadRequestLine
             | ParseError::HeaderWithoutColon
@@ -53,6 +57,7 @@ impl ParseError {
             | ParseError::BadHeaderValue
             | ParseError::MissingHost
             | ParseError::DuplicateHost
+            | ParseError::BadHost
             | ParseError::BadContentLength
             | ParseError::ContentLengthWithTransferEncoding => 400,
         }
@@ -70,6 +75,8 @@ impl fmt::Display for ParseError {
             ParseError::BadHeaderValue => "control byte in header value",
             ParseError::MissingHost => "HTTP/1.1 request without Host",
             ParseError::DuplicateHost => "more than one Host header",
+            ParseError::BadHost => "invalid Host",
+            ParseError::TooManyHeaders => "too many header lines",
             ParseError::BadContentLength => "invalid Content-Length",
             ParseError::ContentLengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
             ParseError::TargetTooLong => "request target too long",

@@ -16,6 +16,9 @@ pub(super) fn check_framing_and_host(
         (0 | 1, _) => {}
         _ => return Err(ParseError::DuplicateHost),
     }
+    if named("host").any(|host| !is_valid_host(&host.value)) {
+        return Err(ParseError::BadHost);
+    }
     let mut content_length = None;
     for header in named("content-length") {
         let digits = !header.value.is_empty() && header.value.iter().all(u8::is_ascii_digit);
@@ -33,6 +36,34 @@ pub(super) fn check_framing_and_host(
         return Err(ParseError::ContentLengthWithTransferEncoding);
     }
     Ok(content_length)
+}
+
+/// `Host = uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 3986 §3.2.2): an
+/// IP literal in brackets or a reg-name (letters, digits, `-._~`,
+/// sub-delims, `%XX`), then optional port digits. Empty is allowed: a
+/// target without an authority sends an empty Host.
+pub(super) fn is_valid_host(value: &[u8]) -> bool {
+    let (host, port) = if value.starts_with(b"[") {
+        let Some(close) = value.iter().position(|&byte| byte == b']') else { return false };
+        let literal = &value[1..close];
+        let literal_ok = !literal.is_empty()
+            && literal.iter().all(|&byte| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.');
+        if !literal_ok {
+            return false;
+        }
+        match &value[close + 1..] {
+            [] => return true,
+            [b':', port @ ..] => (&[][..], port),
+            _ => return false,
+        }
+    } else {
+        match value.iter().rposition(|&byte| byte == b':') {
+            Some(colon) => (&value[..colon], &value[colon + 1..]),
+            None => (value, &[][..]),
+        }
+    };
+    let reg_name_byte = |&byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&byte);
+    host.iter().all(reg_name_byte) && port.iter().all(u8::is_ascii_digit)
 }
 
 /// Reduces the four request-target forms (RFC 9112 §3.2) to path and query.

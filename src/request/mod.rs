@@ -1,9 +1,11 @@
 //! Parsing an HTTP/1.1 request head by hand: the subset of RFC 9112 that an
 //! event-stream server needs.
 //!
-//! Pure: bytes in, a [`Parsed`] or a [`ParseError`] out. The connection
-//! module reads the socket and calls [`parse_request_head`] again after every
-//! read, so a request that arrives one byte at a time is normal.
+//! Pure: bytes in, a [`Parsed`] or a [`ParseError`] out. A [`HeadReader`]
+//! collects the bytes a socket delivers, looks at each byte once for the end
+//! of the head, and parses the head once it is whole, so a request that
+//! arrives one byte at a time is normal and costs no more than one that
+//! arrives at once.
 //!
 //! ```text
 //! GET /sse?x=1 HTTP/1.1\r\n        request-line = method SP request-target SP HTTP-version
@@ -22,8 +24,15 @@
 
 mod error;
 mod meaning;
+mod reader;
 
 pub use error::ParseError;
+pub use reader::{HeadReader, Progress};
+
+/// Header lines a request may carry; one more is 431. Browsers send about
+/// 15, curl 3; the cap keeps a head of 8 KiB from becoming thousands of
+/// separately kept headers.
+pub const MAX_HEADERS: usize = 100;
 use meaning::{check_framing_and_host, split_target};
 
 /// Size limits for a request head, from [`crate::Config`].
@@ -87,15 +96,21 @@ impl Request {
     /// The first value of `key` in the query, percent-decoded the way
     /// `URLSearchParams` does (`+` is a space); invalid UTF-8 becomes U+FFFD.
     pub fn query_param(&self, key: &str) -> Option<String> {
+        self.query_bytes(key).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The first value of `key` in the query as the bytes it decodes to,
+    /// for callers that refuse what is not UTF-8 rather than repair it.
+    pub fn query_bytes(&self, key: &str) -> Option<Vec<u8>> {
         self.query.split('&').find_map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name) == key).then(|| percent_decode(value))
+            (percent_decode(name) == key.as_bytes()).then(|| percent_decode(value))
         })
     }
 }
 
 /// Decodes `%XX` escapes and `+`; a `%` not followed by two hex digits stays.
-fn percent_decode(text: &str) -> String {
+fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -116,7 +131,7 @@ fn percent_decode(text: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&decoded).into_owned()
+    decoded
 }
 
 /// What one call to [`parse_request_head`] found.
@@ -160,6 +175,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseEr
         match lines.next_line() {
             None => return incomplete(buf, limits),
             Some([]) => break,
+            Some(_) if headers.len() == MAX_HEADERS => return Err(ParseError::TooManyHeaders),
             Some(line) => headers.push(parse_header_line(line)?),
         }
     }
@@ -279,13 +295,25 @@ fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
     if name.is_empty() || !name.iter().all(|&byte| is_tchar(byte)) {
         return Err(ParseError::BadHeaderName);
     }
-    let value = value.trim_ascii();
+    // OWS is SP and HTAB only (RFC 9110 §5.6.3); a form feed or a bare CR
+    // at either end stays in the value and fails the check below.
+    let value = trim_ows(value);
     // field-vchar = VCHAR / obs-text, with SP and HTAB between them.
     let allowed = |&byte: &u8| byte == b'\t' || byte == b' ' || (0x21..=0x7e).contains(&byte) || byte >= 0x80;
     if !value.iter().all(allowed) {
         return Err(ParseError::BadHeaderValue);
     }
     Ok(Header { name: ascii_string(name)?, value: value.to_vec() })
+}
+
+fn trim_ows(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
 }
 
 fn ascii_string(bytes: &[u8]) -> Result<String, ParseError> {
