@@ -52,7 +52,7 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
     match read_request_head(socket, shared, accepted) {
         Ok((request, after_head)) => {
             let who = format!("{peer} {} {}", request.method, request.path);
-            let ended = respond(socket, shared, request, &after_head, &who);
+            let ended = respond(socket, shared, request, after_head, &who);
             shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
         }
         Err(error) => {
@@ -100,7 +100,7 @@ fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> E
 }
 
 /// Routes a whole request head and answers it.
-fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: &[u8], who: &str) -> Ended {
+fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: Vec<u8>, who: &str) -> Ended {
     let publish_enabled = shared.config.publish_token.is_some();
     match route(&request.method, &request.path, publish_enabled) {
         Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
@@ -111,11 +111,11 @@ fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: &[
             // A stream keeps only what it needs from its request: the rest
             // (every header, the buffer it was read into) is freed here.
             let last_event_id = last_event_id(&request);
-            drop(request);
+            drop((request, after_head));
             stream(socket, shared, resource, last_event_id.as_deref(), who)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
-            serve_publish(socket, &request, after_head, shared)
+            serve_publish(socket, &request, &after_head, shared)
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = shared.metrics_text();

@@ -25,9 +25,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(clamped) = server.clamped() {
-        eprintln!("ssed: {clamped}");
-    }
     let config = server.config();
     let publish = if config.publish_token.is_some() { ", POST /publish" } else { "" };
     eprintln!(
@@ -35,6 +32,9 @@ fn main() -> ExitCode {
          /events (published events{publish}), / (demo page)",
         server.local_addr()
     );
+    if let Some(clamped) = server.clamped() {
+        eprintln!("ssed: {clamped}");
+    }
     if config.stdin {
         ssed::stdin::spawn_reader(server.publisher(), config.stdin_event.clone(), config.max_event_bytes);
     }

@@ -35,8 +35,9 @@ use crate::state::{ConnectionSlot, Shared};
 
 /// Connections waiting for the refusal thread; past this many, the accept
 /// loop closes a connection it cannot serve without a word (a browser
-/// retries after a network error; nothing is acknowledged).
-const REFUSAL_QUEUE: usize = 256;
+/// retries after a network error; nothing is acknowledged). Each holds a
+/// file descriptor, within the margin `ceiling.rs` keeps.
+const REFUSAL_QUEUE: usize = 32;
 /// How long the refusal thread waits for a turned-away client's request
 /// line, and how much of it it reads: enough to tell a stream request from
 /// anything else, never enough for one client to hold it up.

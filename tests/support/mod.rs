@@ -94,11 +94,18 @@ pub fn read_to_close(stream: &mut TcpStream) -> String {
 }
 
 /// Reads from `stream` until the bytes read so far contain `needle`
-/// `count` times; returns everything read.
+/// `count` times; returns everything read. Panics after 10 s in all, so a
+/// stream that keeps sending other frames cannot make a test hang.
 pub fn read_until(stream: &mut TcpStream, needle: &str, count: usize) -> String {
+    let started = Instant::now();
     let mut seen = Vec::new();
     let mut chunk = [0u8; 4096];
     while String::from_utf8_lossy(&seen).matches(needle).count() < count {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no {count} × {needle:?} within 10 s: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
         match stream.read(&mut chunk) {
             Ok(0) => panic!("closed before {count} × {needle:?}: {:?}", String::from_utf8_lossy(&seen)),
             Ok(read) => seen.extend_from_slice(&chunk[..read]),
@@ -207,18 +214,51 @@ pub struct Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        end_child(&mut self.child);
     }
+}
+
+/// Whether `child` (not yet reaped, so its PID cannot have been reused) is
+/// still the program this test started: `/proc/PID/exe` says which.
+pub fn is_ours(child: &std::process::Child, program: &str) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{}/exe", child.id()));
+    let wanted = std::fs::canonicalize(program);
+    matches!((exe, wanted), (Ok(exe), Ok(wanted)) if exe == wanted)
+}
+
+/// Sends `signal` (e.g. `STOP`) to the `ssed` child this test started,
+/// after checking that its PID is still that program's.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    assert!(is_ours(child, env!("CARGO_BIN_EXE_ssed")), "PID {} is not our ssed any more", child.id());
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {}", child.id());
+}
+
+/// Ends the `ssed` child this test started (only if its PID is still that
+/// program's) and reaps it.
+pub fn end_child(child: &mut std::process::Child) {
+    if matches!(child.try_wait(), Ok(None)) && is_ours(child, env!("CARGO_BIN_EXE_ssed")) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 /// Starts the `ssed` binary on 127.0.0.1:0 with `flags` and a piped stdin,
 /// and reads the address from its banner.
 pub fn run_binary(flags: &[&str]) -> Running {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssed"))
-        .args(["--addr", "127.0.0.1:0"])
-        .args(flags)
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ssed"));
+    command.args(["--addr", "127.0.0.1:0"]).args(flags);
+    run_command(command)
+}
+
+/// Runs `command`, which must start `ssed` (perhaps through `sh -c 'exec …'`),
+/// and reads the address from its banner.
+pub fn run_command(mut command: std::process::Command) -> Running {
+    use std::process::Stdio;
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
