@@ -15,7 +15,7 @@ use std::fmt;
 use std::io;
 
 /// Why a connection ended. Logged once, in the connection's last line, and
-/// counted once under [`CloseReason::label`].
+/// counted once under its label in `ssed_disconnects_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
     /// A whole answer (not a stream) was written; the status it had.

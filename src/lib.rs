@@ -44,13 +44,15 @@
 //!
 //! # Map
 //!
-//! Pure modules (bytes in, bytes out, no sockets or clocks): [`request`]
-//! parses request heads, [`response`] builds response heads, [`sse`]
-//! encodes frames, [`routes`] maps paths to resources, [`clock`] formats
-//! times. I/O modules: `server` (accept loop), `connection` (one request),
-//! `stream` (the ping loop). Publishing: [`hub`] (history and fan-out),
-//! `events` (the `/events` loop), `publish` (`POST /publish`), [`stdin`].
-//! See ARCHITECTURE.md.
+//! Floors, each importing only from the ones below (ARCHITECTURE.md):
+//! pure modules first ([`request`] parses request heads, [`response`]
+//! builds response heads, [`sse`] encodes frames, [`routes`] maps paths to
+//! resources, [`clock`] formats times, [`config`] holds every limit); then
+//! shared state ([`close`] names how a connection ended, [`hub`] keeps the
+//! history, [`ceiling`] reads the OS limits, and the private `state`,
+//! `metrics`, `log`, `socket`, `answer`); then one connection or one source
+//! (`connection`, `head`, `pings`, `events`, `publish`, [`stdin`]); then
+//! the accept loop (`server`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -12,7 +12,8 @@ fn curl_n_prints_the_first_frame_at_once_and_then_one_per_interval() {
     if !have_program("curl", "--version") {
         return;
     }
-    let server = start(|config| config.interval = Duration::from_millis(300));
+    const INTERVAL: Duration = Duration::from_millis(1000);
+    let server = start(|config| config.interval = INTERVAL);
     let started = Instant::now();
     let mut curl = Command::new("curl")
         .args(["-sN", "--max-time", "5", &server.url("/sse")])
@@ -26,14 +27,13 @@ fn curl_n_prints_the_first_frame_at_once_and_then_one_per_interval() {
     let _ = curl.wait();
 
     assert!(seen.starts_with("retry: 3000\nid: 1\nevent: ping\ndata: "), "{seen}");
-    // curl starts and connects within this bound; the frame does not wait for an interval.
-    assert!(arrivals[0] < Duration::from_millis(280), "first frame after {:?}", arrivals[0]);
+    // Starting curl included, the first frame comes before an interval
+    // would have passed: it does not wait for one.
+    assert!(arrivals[0] < INTERVAL, "first frame after {:?}", arrivals[0]);
+    // Then one per interval: not in a burst, not late by much.
     for pair in arrivals.windows(2) {
         let gap = pair[1] - pair[0];
-        assert!(
-            gap > Duration::from_millis(200) && gap < Duration::from_millis(600),
-            "gap {gap:?} in {arrivals:?}"
-        );
+        assert!(gap > INTERVAL / 2 && gap < INTERVAL * 2, "gap {gap:?} in {arrivals:?}");
     }
 }
 

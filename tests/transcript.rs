@@ -3,8 +3,9 @@
 mod support;
 
 use std::io::Write;
+use std::net::Shutdown;
 
-use support::{read_until, start};
+use support::{read_to_close, read_until, start};
 
 /// The transcript block of README.md, without the fence and the `$` line.
 fn readme_transcript() -> String {
@@ -56,4 +57,75 @@ fn readme_transcript_matches_the_bytes_on_the_wire() {
     assert!(!body.contains('\r'), "event lines end in LF only");
     let shown = format!("{}\n\n{body}", head.replace("\r\n", "\n"));
     assert_eq!(mask_times(&shown), mask_times(&readme_transcript()));
+}
+
+/// The log block of README.md, one line per element.
+fn readme_log_lines() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let start = readme.find("<!-- log:start -->").expect("log start marker");
+    let end = readme.find("<!-- log:end -->").expect("log end marker");
+    let block = readme[start..end].split_once("```text\n").expect("text fence").1;
+    let block = block.rsplit_once("```").expect("closing fence").0;
+    block.lines().map(str::to_owned).collect()
+}
+
+/// Masks what changes from run to run: ports, seconds, event counts.
+fn mask_log_line(line: &str) -> String {
+    let words: Vec<&str> = line.split(' ').collect();
+    let mut masked = Vec::new();
+    for (at, word) in words.iter().enumerate() {
+        let next_is =
+            |unit: &str| words.get(at + 1).is_some_and(|next| next.trim_end_matches([',', ':']) == unit);
+        let masked_word = if let Some((before, port)) = word.split_once("127.0.0.1:") {
+            let digits = port.chars().take_while(char::is_ascii_digit).count();
+            format!("{before}127.0.0.1:<port>{}", &port[digits..])
+        } else if word.parse::<f64>().is_ok() && (next_is("s") || next_is("events")) {
+            "<n>".to_owned()
+        } else {
+            (*word).to_owned()
+        };
+        masked.push(masked_word);
+    }
+    masked.join(" ")
+}
+
+#[test]
+fn readme_log_lines_are_what_the_binary_prints() {
+    let server = support::run_binary(&[]);
+    let mut printed = vec![server.banner.clone()];
+    // Every line, kept in order, until one holds `needle`.
+    let mut collect_until = |needle: &str| loop {
+        let line = server.stderr.recv_timeout(support::IO_TIMEOUT).expect("a log line");
+        let found = line.contains(needle);
+        printed.push(line);
+        if found {
+            break;
+        }
+    };
+    let mut stream = support::connect(server.addr);
+    stream.write_all(&support::get("/sse")).expect("send");
+    read_until(&mut stream, "id: 3\n", 1);
+    stream.shutdown(Shutdown::Write).expect("FIN");
+    read_to_close(&mut stream);
+    collect_until("left after");
+    let not_found = support::exchange_addr(server.addr, &support::get("/nope"));
+    assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
+    let publish = support::exchange_addr(
+        server.addr,
+        b"POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(publish.starts_with("HTTP/1.1 404"), "{publish}");
+    // The same mistake again is answered the same, but logged only once.
+    support::exchange_addr(server.addr, b"POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+
+    collect_until("GET /nope");
+    collect_until("POST /publish ->");
+    collect_until("POST /publish ->");
+    let expected = readme_log_lines();
+    let printed: Vec<String> = printed.iter().map(|line| mask_log_line(line)).collect();
+    let expected: Vec<String> = expected.iter().map(|line| mask_log_line(line)).collect();
+    assert_eq!(printed[..expected.len()], expected[..]);
+    // The second publish added its own 404 line, and no second "publishing is off".
+    assert_eq!(printed.len(), expected.len() + 1, "{printed:#?}");
+    assert!(printed[expected.len()].ends_with("POST /publish -> 404 not found"), "{printed:#?}");
 }

@@ -154,27 +154,35 @@ fn head_limit_is_inclusive() {
 }
 
 #[test]
-fn every_error_has_a_status_and_a_lowercase_message() {
+fn every_error_has_its_own_short_lowercase_message() {
     use ParseError::*;
     let all = [
-        (BadRequestLine, 400),
-        (HeaderWithoutColon, 400),
-        (SpaceBeforeColon, 400),
-        (ObsoleteLineFolding, 400),
-        (BadHeaderName, 400),
-        (BadHeaderValue, 400),
-        (MissingHost, 400),
-        (DuplicateHost, 400),
-        (BadContentLength, 400),
-        (ContentLengthWithTransferEncoding, 400),
-        (TargetTooLong, 414),
-        (HeadTooLarge, 431),
-        (UnsupportedVersion, 505),
+        BadRequestLine,
+        HeaderWithoutColon,
+        SpaceBeforeColon,
+        ObsoleteLineFolding,
+        BadHeaderName,
+        BadHeaderValue,
+        MissingHost,
+        DuplicateHost,
+        BadHost,
+        TooManyHeaders,
+        BadContentLength,
+        ContentLengthWithTransferEncoding,
+        TargetTooLong,
+        HeadTooLarge,
+        UnsupportedVersion,
     ];
-    for (error, status) in all {
-        assert_eq!(error.status(), status, "{error:?}");
+    let mut seen = std::collections::HashSet::new();
+    for error in all {
         let message = error.to_string();
-        assert!(!message.ends_with('.'), "{message}");
+        // Lowercase, unless the first word is an acronym such as HTTP.
+        let first_word = message.split([' ', '/']).next().unwrap_or_default();
+        let lowercase = !first_word.chars().any(char::is_uppercase);
+        assert!(lowercase || first_word.chars().all(|c| c.is_ascii_uppercase()), "{message}");
+        assert!(!message.ends_with('.') && message.len() < 60, "{message}");
+        assert!(seen.insert(message.clone()), "two errors say {message:?}");
+        assert!(matches!(error.status(), 400 | 414 | 431 | 505), "{error:?}");
     }
 }
 

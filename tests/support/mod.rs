@@ -147,18 +147,29 @@ pub fn open_stream(server: &TestServer, path: &str) -> TcpStream {
     stream
 }
 
-/// Whether the real program `name` can be run. On a developer machine
-/// without it the test says plainly that it is skipped and how to install
-/// it; in CI (`CI` set) a missing program is a failure, since `.ci/run`
-/// installs it.
+/// Whether the real program `name` can be run; see [`find_program`].
 pub fn have_program(name: &str, version_flag: &str) -> bool {
-    let found = std::process::Command::new(name)
-        .arg(version_flag)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
+    find_program(name, version_flag).is_some()
+}
+
+/// The real program `name`, found on `PATH` or, since Debian installs
+/// servers such as nginx there and a non-root user's `PATH` lacks them, in
+/// `/usr/sbin` and `/sbin`. On a developer machine without it the test
+/// says plainly that it is skipped and how to install it; in CI (`CI` set)
+/// a missing program is a failure, since `.ci/run` installs it.
+pub fn find_program(name: &str, version_flag: &str) -> Option<String> {
+    let runs = |program: &str| {
+        std::process::Command::new(program)
+            .arg(version_flag)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok()
+    };
+    let found = [name.to_owned(), format!("/usr/sbin/{name}"), format!("/sbin/{name}")]
+        .into_iter()
+        .find(|program| runs(program));
+    if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "{name} is missing in CI; .ci/run should have installed it"
@@ -169,8 +180,8 @@ pub fn have_program(name: &str, version_flag: &str) -> bool {
         let test = thread::current().name().unwrap_or("a real-client test").to_owned();
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED {test}: {name} is not installed. \
-             Install what the real-client tests use with: sudo apt-get install curl chromium nginx-light"
+            "SKIPPED {test}: {name} is not installed (looked on PATH, in /usr/sbin and /sbin). \
+             Install what the real-client tests use with: sudo apt-get install curl chromium nginx-light redis-server"
         );
     }
     found
@@ -209,6 +220,8 @@ pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) ->
 pub struct Running {
     pub child: std::process::Child,
     pub addr: SocketAddr,
+    /// The first line, `ssed: listening on http://…`.
+    pub banner: String,
     pub stderr: std::sync::mpsc::Receiver<String>,
 }
 
@@ -276,7 +289,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
     for path in ["/sse", "/messages", "/events", "/ "] {
         assert!(banner.contains(path), "banner names {path}: {banner}");
     }
-    Running { child, addr, stderr }
+    Running { child, addr, banner, stderr }
 }
 pub mod browser;
 
