@@ -5,7 +5,7 @@
 //! read head (--head-timeout, --max-head-bytes) ─┬─ error ──► 400/408/414/431/505, close
 //!                                              └─ request ──► route
 //!   /sse, /messages ──► a stream place? ──► pings::serve_pings (src/pings.rs)
-//!   /events         ──► a stream place? ──► events::serve_events (src/events.rs)
+//!   /events[?topic=T…] ──► topics valid (else 400)? a stream place? ──► events::serve_events
 //!                          └ none left ──► the busy answer (retry later)
 //!   POST /publish   ──► publish::serve_publish (src/publish.rs)
 //!   / /metrics /healthz ──► a whole answer
@@ -34,6 +34,7 @@ use crate::response::{busy_stream, preflight};
 use crate::routes::{route, server_methods, Resource, Route};
 use crate::socket::close_gently;
 use crate::state::{ConnectionSlot, LiveStream, Shared};
+use crate::topic::{topics_in_query, Topics};
 
 /// The demo page, compiled into the binary.
 const DEMO_PAGE: &str = include_str!("demo.html");
@@ -110,9 +111,16 @@ fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: Ve
         Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
             // A stream keeps only what it needs from its request: the rest
             // (every header, the buffer it was read into) is freed here.
+            let topics = match resource {
+                Resource::Events => match topics_in_query(&request.query, shared.config.max_topics) {
+                    Ok(topics) => topics,
+                    Err(error) => return answer::error(socket, shared, 400, &error.to_string(), &[]),
+                },
+                _ => Topics::All,
+            };
             let last_event_id = last_event_id(&request);
             drop((request, after_head));
-            stream(socket, shared, resource, last_event_id.as_deref(), who)
+            stream(socket, shared, resource, topics, last_event_id.as_deref(), who)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
             serve_publish(socket, &request, &after_head, shared)
@@ -158,6 +166,7 @@ fn stream(
     socket: &TcpStream,
     shared: &Shared,
     resource: Resource,
+    topics: Topics,
     last_event_id: Option<&str>,
     who: &str,
 ) -> Ended {
@@ -175,7 +184,7 @@ fn stream(
     shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", live.now_live()));
     let (reason, events) = match resource {
         Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared),
-        _ => serve_events(socket, last_event_id, shared),
+        _ => serve_events(socket, topics, last_event_id, shared),
     };
     close_gently(socket);
     let seconds = live.seconds();

@@ -1,29 +1,35 @@
-//! The `/events` stream: every published event, in order, to every client,
-//! with a replay of what a reconnecting client missed.
+//! The `/events` stream: the events of the topics a client follows (every
+//! topic without `?topic=`), in publish order, with a replay of what a
+//! reconnecting client missed.
 //!
 //! ```text
-//! HTTP/1.1 200 OK … \r\n\r\n                   ┐ one write, at once
+//! GET /events?topic=room/a&topic=room/b
+//! HTTP/1.1 200 OK … \r\n\r\n                   ┐ at once
 //! retry: 3000\n\n                              │
 //! event: missed\ndata: 1764…-3\n\n             │ only if events were lost
-//! id: 1764096030123-4\ndata: replayed\n\n      ┘ retained events after Last-Event-ID
-//! id: 1764096030123-5\ndata: live\n\n            then live ones, as published
+//! id: 1764096030123-4\ndata: replayed\n\n      ┘ retained events of room/a or room/b after Last-Event-ID
+//! id: 1764096030123-5\ndata: live\n\n            then live ones, as published to room/a or room/b
 //! : keep-alive\n\n                               after --interval without an event
 //! ```
 //!
-//! The frames come encoded from the hub; this loop only writes them. The
-//! plain ping loop lives in `pings.rs`; this one differs in where frames
-//! come from and in how it waits (on the hub, not on the socket).
+//! The frames come encoded from the hub, through this stream's own inbox;
+//! this loop only writes them. The plain ping loop lives in `pings.rs`;
+//! this one differs in where frames come from and in how it waits (on its
+//! inbox, not on the socket).
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Instant;
 
+use std::collections::VecDeque;
+
 use crate::clock::next_tick;
 use crate::close::CloseReason;
-use crate::hub::Next;
+use crate::hub::{Delivery, Mailbox, Queued};
 use crate::socket::check_peer;
 use crate::sse::{self, Event, SingleLine};
 use crate::state::Shared;
+use crate::topic::Topics;
 
 /// The event that tells a client some events are gone for good.
 pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
@@ -35,14 +41,15 @@ pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
 /// events were sent. `last_event_id` is what a reconnecting client sent.
 pub(crate) fn serve_events(
     mut socket: &TcpStream,
+    topics: Topics,
     last_event_id: Option<&str>,
     shared: &Shared,
 ) -> (CloseReason, u64) {
+    let (subscription, replay) = shared.hub.subscribe(topics, last_event_id);
     let mut opening = shared.stream_head();
-    let resume = shared.hub.resume(last_event_id);
     sse::encode_retry(shared.config.retry, &mut opening);
     let mut sent = 0;
-    if resume.missed {
+    if replay.missed {
         let lost_after = last_event_id.unwrap_or_default();
         Event { retry: None, id: None, event: Some(MISSED), data: lost_after }.encode_into(&mut opening);
         sent += 1;
@@ -53,13 +60,44 @@ pub(crate) fn serve_events(
     shared.metrics.sent_bytes(opening.len());
     shared.metrics.sent_events(sent);
     drop(opening);
-    let (reason, live_events) = event_loop(socket, resume.cursor, shared);
-    (reason, sent + live_events)
+    let mut frames: VecDeque<Queued> = replay.frames.into();
+    let replayed = match write_frames(socket, &mut frames, shared) {
+        Ok(written) => written,
+        Err((reason, written)) => return (reason, sent + written),
+    };
+    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared);
+    (reason, sent + replayed + live_events)
 }
 
-/// Writes frames from the hub as they come, a keep-alive comment when none
-/// came for an interval.
-fn event_loop(mut socket: &TcpStream, mut cursor: u64, shared: &Shared) -> (CloseReason, u64) {
+/// Writes and empties `frames`; returns how many were written, or why the
+/// stream ended and how many had been written by then.
+fn write_frames(
+    mut socket: &TcpStream,
+    frames: &mut VecDeque<Queued>,
+    shared: &Shared,
+) -> Result<u64, (CloseReason, u64)> {
+    let mut written = 0;
+    while let Some((_, frame)) = frames.pop_front() {
+        if let Err(error) = socket.write_all(&frame) {
+            frames.clear();
+            return Err((CloseReason::from_write_error(&error), written));
+        }
+        shared.metrics.sent_bytes(frame.len());
+        shared.metrics.sent_events(1);
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Writes frames from the stream's inbox as they come, a keep-alive
+/// comment when none came for an interval. `frames` is an empty queue to
+/// swap with the inbox's.
+fn event_loop(
+    mut socket: &TcpStream,
+    mailbox: &Mailbox,
+    mut frames: VecDeque<Queued>,
+    shared: &Shared,
+) -> (CloseReason, u64) {
     let interval = shared.config.interval;
     let mut keep_alive = Vec::with_capacity(16);
     sse::encode_comment("keep-alive", &mut keep_alive);
@@ -69,20 +107,21 @@ fn event_loop(mut socket: &TcpStream, mut cursor: u64, shared: &Shared) -> (Clos
         if shared.is_shutting_down() {
             return (CloseReason::ServerShutdown, sent);
         }
-        match shared.hub.next(cursor, keep_alive_at) {
-            Next::Frame(seq, frame) => {
-                if let Err(error) = socket.write_all(&frame) {
-                    return (CloseReason::from_write_error(&error), sent);
+        match mailbox.take(&mut frames, keep_alive_at) {
+            Delivery::Frames { woken } => {
+                if woken {
+                    shared.metrics.woken_by_publish();
                 }
-                shared.metrics.sent_bytes(frame.len());
-                shared.metrics.sent_events(1);
-                cursor = seq + 1;
-                sent += 1;
+                match write_frames(socket, &mut frames, shared) {
+                    Ok(written) => sent += written,
+                    Err((reason, written)) => return (reason, sent + written),
+                }
                 keep_alive_at = Instant::now() + interval;
             }
-            Next::FellBehind => return (CloseReason::FellBehind, sent),
-            Next::TimedOut => {
-                // Waiting on the hub, not the socket, so look for a departed
+            Delivery::FellBehind => return (CloseReason::FellBehind, sent),
+            Delivery::Closed => return (CloseReason::ServerShutdown, sent),
+            Delivery::TimedOut => {
+                // Waiting on the inbox, not the socket, so look for a departed
                 // client here; the write below would notice only the second time.
                 if let Err(reason) = check_peer(socket) {
                     return (reason, sent);

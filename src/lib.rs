@@ -64,6 +64,7 @@ pub mod request;
 pub mod response;
 pub mod routes;
 pub mod sse;
+pub mod topic;
 // Floor 1: shared state, the closing vocabulary, small I/O helpers.
 mod answer;
 pub mod ceiling;
@@ -87,6 +88,7 @@ pub use close::CloseReason;
 pub use config::{parse_args, ArgError, Command, Config, Secret, USAGE};
 pub use hub::{EventId, PublishError, Publisher};
 pub use server::{Clamped, Server, ServerHandle};
+pub use topic::{TopicError, TopicName, DEFAULT_TOPIC};
 
 /// The Rust examples in README.md compile and run as doctests.
 #[cfg(doctest)]

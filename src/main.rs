@@ -36,7 +36,13 @@ fn main() -> ExitCode {
         eprintln!("ssed: {clamped}");
     }
     if config.stdin {
-        ssed::stdin::spawn_reader(server.publisher(), config.stdin_event.clone(), config.max_event_bytes);
+        let publisher = server.publisher();
+        // The topic was checked with the flags.
+        let publisher = match &config.stdin_topic {
+            Some(topic) => publisher.on_topic(topic).unwrap_or(publisher),
+            None => publisher,
+        };
+        ssed::stdin::spawn_reader(publisher, config.stdin_event.clone(), config.max_event_bytes);
     }
     server.run();
     ExitCode::SUCCESS

@@ -40,6 +40,7 @@ pub(crate) struct Metrics {
     refused_no_thread: AtomicU64,
     disconnects: [AtomicU64; CloseReason::LABELS.len()],
     events_sent: AtomicU64,
+    woken_by_publish: AtomicU64,
     bytes_sent: AtomicU64,
     error_answers: [AtomicU64; ERROR_STATUSES.len()],
 }
@@ -51,6 +52,8 @@ pub(crate) struct Gauges {
     pub(crate) max_clients: usize,
     pub(crate) os_ceiling: Option<usize>,
     pub(crate) events_published: u64,
+    pub(crate) topics_followed: usize,
+    pub(crate) deliveries: u64,
 }
 
 fn add(counter: &AtomicU64, amount: u64) {
@@ -79,6 +82,11 @@ impl Metrics {
     /// Bytes written to a client: heads, frames, keep-alives, answers.
     pub(crate) fn sent_bytes(&self, bytes: usize) {
         add(&self.bytes_sent, bytes as u64);
+    }
+
+    /// An `/events` thread that slept was woken by a publish for it.
+    pub(crate) fn woken_by_publish(&self) {
+        add(&self.woken_by_publish, 1);
     }
 
     /// Events (frames with `data:`) written to a client; comments and
@@ -149,6 +157,24 @@ impl Metrics {
             &one(read(&self.bytes_sent)),
         );
         family("ssed_events_published_total", "counter", "Events published.", &one(gauges.events_published));
+        family(
+            "ssed_topics_followed",
+            "gauge",
+            "Topics that at least one /events stream follows by name.",
+            &one(gauges.topics_followed as u64),
+        );
+        family(
+            "ssed_deliveries_total",
+            "counter",
+            "Published frames handed to /events streams, one per stream the event is for.",
+            &one(gauges.deliveries),
+        );
+        family(
+            "ssed_publish_wakeups_total",
+            "counter",
+            "Sleeping /events threads woken by a publish for their topics.",
+            &one(read(&self.woken_by_publish)),
+        );
         let errors: Vec<_> = ERROR_STATUSES
             .iter()
             .zip(&self.error_answers)
@@ -185,6 +211,8 @@ mod tests {
             max_clients: 512,
             os_ceiling: Some(960),
             events_published: 9,
+            topics_followed: 2,
+            deliveries: 7,
         });
         for line in [
             "# TYPE ssed_streams_live gauge\nssed_streams_live 2\n",

@@ -2,7 +2,7 @@
 //! server, when a token is configured.
 //!
 //! ```text
-//! POST /publish?event=reading HTTP/1.1\r\n
+//! POST /publish?topic=sensors/kitchen&event=reading HTTP/1.1\r\n
 //! Host: 127.0.0.1:8080\r\n
 //! Authorization: Bearer s3cret\r\n
 //! Content-Length: 4\r\n
@@ -11,13 +11,15 @@
 //! ```
 //!
 //! is answered `200` with the event's id as the body (`1764096030123-7`),
-//! and every `/events` client receives
+//! and every `/events` client of `sensors/kitchen` (or of every topic) receives
 //! `id: 1764096030123-7\nevent: reading\ndata: 21.5\n\n`.
 //!
 //! Refusals, checked in this order, publish nothing: 401 (no or wrong
 //! token, with `WWW-Authenticate`), 411 (no `Content-Length`), 413 (over
-//! `--max-event-bytes`), 400 (an event name with CR, LF or NUL; a body that
-//! is not UTF-8), 408 (the body did not arrive in `--head-timeout`).
+//! `--max-event-bytes` as sent), 400 (an event name that is empty, not
+//! UTF-8, or with CR, LF or NUL; a bad topic name; a body that is not
+//! UTF-8), 408 (the body did not arrive in `--head-timeout`). Without
+//! `?topic=` the event goes to the topic `default`.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -30,6 +32,7 @@ use crate::hub::{EventId, PublishError};
 use crate::request::{Request, Version};
 use crate::sse::{FieldError, SingleLine};
 use crate::state::Shared;
+use crate::topic::{publish_topic, TopicError};
 
 /// Why a publish request was refused. Each maps to one status in
 /// [`Self::status`]; the `Display` text is the body and the log line.
@@ -51,6 +54,8 @@ pub(crate) enum PublishRefusal {
     BadEventName(EventNameError),
     /// The body is not UTF-8, which an event stream cannot carry.
     DataNotUtf8,
+    /// `?topic=` breaks the topic name rule.
+    BadTopic(TopicError),
     /// The body did not arrive within `--head-timeout`.
     BodyTimedOut {
         /// `--head-timeout` in ms.
@@ -77,7 +82,9 @@ impl PublishRefusal {
             PublishRefusal::Unauthorized => 401,
             PublishRefusal::LengthRequired => 411,
             PublishRefusal::TooLarge { .. } => 413,
-            PublishRefusal::BadEventName(_) | PublishRefusal::DataNotUtf8 => 400,
+            PublishRefusal::BadEventName(_) | PublishRefusal::DataNotUtf8 | PublishRefusal::BadTopic(_) => {
+                400
+            }
             PublishRefusal::BodyTimedOut { .. } => 408,
         }
     }
@@ -99,6 +106,7 @@ impl fmt::Display for PublishRefusal {
                 write!(f, "bad event name: {error}")
             }
             PublishRefusal::DataNotUtf8 => f.write_str("event data is not UTF-8"),
+            PublishRefusal::BadTopic(error) => write!(f, "bad topic: {error}"),
             PublishRefusal::BodyTimedOut { limit_ms } => write!(f, "body not received within {limit_ms} ms"),
         }
     }
@@ -177,6 +185,7 @@ fn publish_request(
         return Err(PublishRefusal::TooLarge { bytes: length, limit: config.max_event_bytes }.into());
     }
     let event = event_name(request)?;
+    let topic = publish_topic(&request.query).map_err(PublishRefusal::BadTopic)?;
 
     // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
     // for this before sending its body; every refusal above went out
@@ -188,7 +197,7 @@ fn publish_request(
     }
     let body = read_body(socket, already_read, length as usize, shared)?;
     let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
-    Ok(shared.hub.publish(event.as_deref(), &data).map_err(PublishRefusal::from)?)
+    Ok(shared.hub.publish(&topic, event.as_deref(), &data).map_err(PublishRefusal::from)?)
 }
 
 /// The `?event=` name: `None` when there is none.

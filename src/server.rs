@@ -175,7 +175,7 @@ impl ServerHandle {
     /// ends at its next tick. Returns at once.
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::Release);
-        self.shared.hub.wake_all();
+        self.shared.hub.close_all();
         // accept() only returns when a connection arrives, so make one.
         let mut wake = self.shared.local_addr;
         if wake.ip().is_unspecified() {

@@ -58,7 +58,10 @@ impl Shared {
 
     /// The `/metrics` text, counters and gauges as of now.
     pub(crate) fn metrics_text(&self) -> String {
+        let (topics_followed, deliveries) = self.hub.fan_out_counts();
         self.metrics.render(&Gauges {
+            topics_followed,
+            deliveries,
             live_streams: self.live_streams.load(Ordering::Acquire),
             live_connections: self.live_connections.load(Ordering::Acquire),
             max_clients: self.config.max_clients,

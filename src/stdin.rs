@@ -81,6 +81,7 @@ pub fn publish_lines(
 }
 
 /// Publishes standard input on a thread of its own; logs when it ends.
+/// `publisher` decides the topic (see [`Publisher::on_topic`]).
 pub fn spawn_reader(publisher: Publisher, event: Option<String>, max_bytes: usize) {
     let spawned = std::thread::Builder::new().name("ssed-stdin".to_owned()).spawn(move || {
         let stdin = io::stdin().lock();

@@ -63,6 +63,12 @@ pub struct Config {
     /// Event name for the lines of `--stdin` (`--stdin-event`). Default
     /// none: unnamed events, for `onmessage`.
     pub stdin_event: Option<String>,
+    /// Topic for the lines of `--stdin` (`--stdin-topic`). Default
+    /// [`crate::DEFAULT_TOPIC`].
+    pub stdin_topic: Option<String>,
+    /// Most topics one `/events` request may follow (`--max-topics`); more
+    /// is 400. Default 32.
+    pub max_topics: usize,
 }
 
 /// A value that `Debug` never prints, so a token cannot leak into a log.
@@ -95,6 +101,8 @@ impl Default for Config {
             publish_token: None,
             stdin: false,
             stdin_event: None,
+            stdin_topic: None,
+            max_topics: 32,
         }
     }
 }
@@ -134,7 +142,7 @@ pub const USAGE: &str = "\
 usage: ssed [flags]
 
 A Server-Sent Events server: GET /sse (named pings), GET /messages
-(unnamed pings), GET /events (published events), GET / (demo page).
+(unnamed pings), GET /events[?topic=T…] (published events), GET / (demo page).
 
 flags (default in brackets):
   --addr ADDR              listen address [127.0.0.1:8080]
@@ -155,6 +163,8 @@ flags (default in brackets):
                            (or set SSED_PUBLISH_TOKEN, kept out of ps) [none]
   --stdin                  publish each line of standard input as an event
   --stdin-event NAME       event name for --stdin lines [none]
+  --stdin-topic TOPIC      topic for --stdin lines [default]
+  --max-topics N           topics one /events request may follow [32]
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -223,6 +233,14 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                 }
                 config.stdin_event = Some(name);
             }
+            "--stdin-topic" => {
+                let topic = value()?;
+                if let Err(error) = crate::topic::TopicName::new(&topic) {
+                    return Err(ArgError(format!("--stdin-topic: {error}")));
+                }
+                config.stdin_topic = Some(topic);
+            }
+            "--max-topics" => config.max_topics = number(&flag, &value()?, 1, 1024)?,
             _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
         }
     }
@@ -239,6 +257,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
     }
     if config.stdin_event.is_some() && !config.stdin {
         return Err(ArgError("--stdin-event needs --stdin".to_owned()));
+    }
+    if config.stdin_topic.is_some() && !config.stdin {
+        return Err(ArgError("--stdin-topic needs --stdin".to_owned()));
     }
     if config.max_target_bytes >= config.max_head_bytes {
         return Err(ArgError(format!(

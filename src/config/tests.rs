@@ -17,7 +17,8 @@ fn every_flag_sets_its_field() {
         "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --max-pending 4 --stack-size 32k \
          --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
          --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
-         --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line",
+         --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line \
+         --stdin-topic room/a --max-topics 4",
     );
     let expected = Config {
         addr: "[::1]:0".parse().expect("valid address"),
@@ -37,6 +38,8 @@ fn every_flag_sets_its_field() {
         publish_token: Some(Secret("s3cret".to_owned())),
         stdin: true,
         stdin_event: Some("line".to_owned()),
+        stdin_topic: Some("room/a".to_owned()),
+        max_topics: 4,
     };
     assert_eq!(parsed, expected);
     assert_eq!(config(""), Config::default());
@@ -75,6 +78,9 @@ fn bad_command_lines_name_the_flag() {
         ("--cors-origin a\u{7f}b", "--cors-origin"),
         ("--max-head-bytes 100 --max-target-bytes 100", "--max-target-bytes (100) must be below"),
         ("--stdin-event x", "--stdin-event needs --stdin"),
+        ("--stdin-topic x", "--stdin-topic needs --stdin"),
+        ("--stdin --stdin-topic a%b", "--stdin-topic: byte 0x25 in a topic name"),
+        ("--max-topics 0", "--max-topics: \"0\""),
         ("--history 0", "--history: \"0\""),
         ("--publish-token", "--publish-token needs a value"),
     ];

@@ -1,30 +1,36 @@
-//! The hub: where published events wait for the `/events` streams, in a
-//! bounded history that lets a reconnecting client catch up.
+//! The hub: where published events meet the `/events` streams of their
+//! topic, and the bounded history that lets a reconnecting client catch up.
 //!
 //! ```text
-//! Publisher::publish ─► encode once ─► History (last --history frames)
-//!   (Rust, stdin,                      │  seq 38   Arc<[u8]> "id: …-38\ndata: …\n\n"
-//!    POST /publish)                    │  seq 39   …
-//!                                      └► every /events thread clones the Arc
-//!                                         of the frame at its own cursor and
-//!                                         writes it: no copy, no re-encoding
+//! Publisher::publish ─► encode once ─► History (last --history frames, any topic)
+//!   (Rust, stdin,          │              seq 38  room/a  Arc<[u8]> "id: …-38\ndata: …\n\n"
+//!    POST /publish)        │              seq 39  room/b  …
+//!                          └─► the inboxes subscribed to the event's topic, and
+//!                              those subscribed to every topic: push the Arc, wake
+//!                              that one thread (hub/mailbox.rs). No one else wakes.
 //! ```
 //!
 //! Ids are `RUN-SEQ`: `RUN` is the server's start time in milliseconds since
-//! the Unix epoch, `SEQ` counts from 1. Within a run ids strictly increase;
-//! an id from an earlier run is recognised by its `RUN`.
+//! the Unix epoch, `SEQ` counts from 1 across every topic. Within a run ids
+//! strictly increase; an id from an earlier run is recognised by its `RUN`.
 //!
-//! A publisher never waits for a client: it takes the lock for as long as it
-//! takes to push one frame, wakes the streams, and returns. A stream that
-//! falls so far behind that its next frame has left the history is told so
-//! and disconnected.
+//! A publisher never waits for a client: under the hub's lock it appends one
+//! frame and pushes it into the inboxes of its subscribers, each behind its
+//! own short lock; streams write outside every lock. Subscribing takes the
+//! same lock, so a new stream's replay and its live frames meet with no gap
+//! and no duplicate.
 
-use std::collections::VecDeque;
+mod mailbox;
+
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub(crate) use mailbox::{Delivery, Mailbox, Queued};
 
 use crate::sse::{data_cost, Event, FieldError, SingleLine};
+use crate::topic::{TopicError, TopicName, Topics};
 
 /// The id the hub gave a published event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -81,24 +87,51 @@ impl fmt::Display for PublishError {
 
 impl std::error::Error for PublishError {}
 
-/// Publishes events to every `/events` client of one server. Cheap to
+/// Publishes events to the `/events` clients of one topic. Cheap to
 /// clone, and `Send`: hand one to each thread that produces events.
+///
+/// A publisher from [`crate::Server::publisher`] publishes to the default
+/// topic (`default`); [`Publisher::on_topic`] gives one for another topic.
 #[derive(Clone)]
 pub struct Publisher {
     hub: Arc<Hub>,
+    topic: TopicName,
 }
 
 impl Publisher {
-    /// Publishes one event: `event` names it (clients listen with
-    /// `addEventListener(name)`; `None` goes to `onmessage`), `data` may hold
-    /// several lines. Returns the id it was given. Never waits for clients.
+    /// Publishes one event on this publisher's topic: `event` names it
+    /// (clients listen with `addEventListener(name)`; `None` goes to
+    /// `onmessage`), `data` may hold several lines. Returns the id it was
+    /// given. Never waits for clients.
     ///
     /// # Errors
     ///
     /// [`PublishError`] for a name with a line break or NUL, or data over
-    /// `--max-event-bytes`; nothing is published then.
+    /// `--max-event-bytes` as sent; nothing is published then.
     pub fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
-        self.hub.publish(event, data)
+        self.hub.publish(&self.topic, event, data)
+    }
+
+    /// A publisher for `topic` on the same server.
+    ///
+    /// ```no_run
+    /// # let server = ssed::Server::bind(ssed::Config::default())?;
+    /// let kitchen = server.publisher().on_topic("sensors/kitchen").expect("a valid topic name");
+    /// kitchen.publish(Some("reading"), "21.5").expect("published");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`TopicError`] when `topic` breaks the name rule (1 to 128 bytes
+    /// of `A-Z a-z 0-9 - . _ ~ / :`).
+    pub fn on_topic(&self, topic: &str) -> Result<Publisher, TopicError> {
+        Ok(Publisher { hub: Arc::clone(&self.hub), topic: TopicName::new(topic)? })
+    }
+
+    /// The topic this publisher publishes to.
+    pub fn topic(&self) -> &str {
+        self.topic.as_str()
     }
 
     /// Publishes a `--stdin` line that was measured against
@@ -110,45 +143,72 @@ impl Publisher {
         event: Option<&str>,
         data: &str,
     ) -> Result<EventId, PublishError> {
-        self.hub.publish_within(event, data, self.hub.max_event_bytes.saturating_mul(3))
+        self.hub.publish_within(&self.topic, event, data, self.hub.max_event_bytes.saturating_mul(3))
     }
 }
 
-/// What a stream finds at its cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Next {
-    /// The frame with this sequence number.
-    Frame(u64, Arc<[u8]>),
-    /// The frame at the cursor has left the history.
-    FellBehind,
-    /// Nothing new before the deadline.
-    TimedOut,
+/// What a new stream gets: the retained frames it missed, and whether some
+/// it asked for are gone.
+pub(crate) struct Replay {
+    pub(crate) frames: Vec<Queued>,
+    pub(crate) missed: bool,
 }
 
-/// Where a new stream starts reading, and whether it missed events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Resume {
-    pub(crate) cursor: u64,
-    pub(crate) missed: bool,
+/// A stream's registration with the hub; dropping it unsubscribes.
+pub(crate) struct Subscription<'a> {
+    hub: &'a Hub,
+    id: u64,
+    topics: Topics,
+    /// Where the hub puts this stream's frames.
+    pub(crate) mailbox: Arc<Mailbox>,
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.hub.lock();
+        match &self.topics {
+            Topics::All => {
+                inner.everything.remove(&self.id);
+            }
+            Topics::Some(names) => {
+                for name in names {
+                    if let Some(inboxes) = inner.by_topic.get_mut(name) {
+                        inboxes.remove(&self.id);
+                        // A topic nobody follows costs nothing.
+                        if inboxes.is_empty() {
+                            inner.by_topic.remove(name);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub(crate) struct Hub {
     run: u64,
     max_event_bytes: usize,
-    history: Mutex<History>,
-    published: Condvar,
+    inner: Mutex<Inner>,
 }
 
-/// The last `capacity` frames; `oldest_seq` is the sequence of the first.
-struct History {
-    frames: VecDeque<Arc<[u8]>>,
+struct Inner {
+    /// The last `capacity` events of every topic, oldest first.
+    history: VecDeque<(TopicName, Arc<[u8]>)>,
+    /// The sequence number of `history[0]`.
     oldest_seq: u64,
     capacity: usize,
+    /// Inboxes by topic; a topic is here only while someone follows it.
+    by_topic: HashMap<TopicName, HashMap<u64, Arc<Mailbox>>>,
+    /// Inboxes of streams that follow every topic.
+    everything: HashMap<u64, Arc<Mailbox>>,
+    next_subscriber: u64,
+    /// Frames pushed into inboxes, in all.
+    deliveries: u64,
 }
 
-impl History {
+impl Inner {
     fn next_seq(&self) -> u64 {
-        self.oldest_seq + self.frames.len() as u64
+        self.oldest_seq + self.history.len() as u64
     }
 }
 
@@ -158,86 +218,114 @@ impl Hub {
         Hub {
             run,
             max_event_bytes,
-            history: Mutex::new(History {
-                frames: VecDeque::with_capacity(capacity),
+            inner: Mutex::new(Inner {
+                history: VecDeque::with_capacity(capacity),
                 oldest_seq: 1,
                 capacity,
+                by_topic: HashMap::new(),
+                everything: HashMap::new(),
+                next_subscriber: 0,
+                deliveries: 0,
             }),
-            published: Condvar::new(),
         }
     }
 
     pub(crate) fn publisher(self: &Arc<Hub>) -> Publisher {
-        Publisher { hub: Arc::clone(self) }
+        Publisher { hub: Arc::clone(self), topic: TopicName::default_topic() }
     }
 
     /// No code panics while holding the lock, so a poisoned lock still
     /// holds a consistent history.
-    fn lock(&self) -> MutexGuard<'_, History> {
-        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
-        self.publish_within(event, data, self.max_event_bytes)
+    pub(crate) fn publish(
+        &self,
+        topic: &TopicName,
+        event: Option<&str>,
+        data: &str,
+    ) -> Result<EventId, PublishError> {
+        self.publish_within(topic, event, data, self.max_event_bytes)
     }
 
-    fn publish_within(&self, event: Option<&str>, data: &str, limit: usize) -> Result<EventId, PublishError> {
+    fn publish_within(
+        &self,
+        topic: &TopicName,
+        event: Option<&str>,
+        data: &str,
+        limit: usize,
+    ) -> Result<EventId, PublishError> {
         let event = event.map(SingleLine::new).transpose().map_err(PublishError::BadEventName)?;
         let cost = data_cost(data);
         if cost > limit {
             return Err(PublishError::TooLarge { bytes: cost, limit });
         }
-        let mut history = self.lock();
-        let id = EventId { run: self.run, seq: history.next_seq() };
+        let mut inner = self.lock();
+        let id = EventId { run: self.run, seq: inner.next_seq() };
         let id_text = id.to_string();
         let mut frame = Vec::with_capacity(data.len() + id_text.len() + 32);
         Event { retry: None, id: SingleLine::new(&id_text).ok(), event, data }.encode_into(&mut frame);
-        if history.frames.len() == history.capacity {
-            history.frames.pop_front();
-            history.oldest_seq += 1;
+        let frame: Arc<[u8]> = frame.into();
+        if inner.history.len() == inner.capacity {
+            inner.history.pop_front();
+            inner.oldest_seq += 1;
         }
-        history.frames.push_back(frame.into());
-        drop(history);
-        self.published.notify_all();
+        inner.history.push_back((topic.clone(), Arc::clone(&frame)));
+        let seq = id.seq;
+        let mut pushed = 0;
+        let followers = inner.by_topic.get(topic).into_iter().flat_map(HashMap::values);
+        for mailbox in followers.chain(inner.everything.values()) {
+            mailbox.push(seq, Arc::clone(&frame));
+            pushed += 1;
+        }
+        inner.deliveries += pushed;
         Ok(id)
     }
 
-    /// Where a client that sent `last_event_id` (or none) starts.
+    /// Registers a stream for `topics` and returns what it missed after
+    /// `last_event_id`, atomically: nothing published in between is lost
+    /// or sent twice.
     ///
-    /// No id: live events only. An id of this run: the event after it, with
-    /// `missed` if that one has left the history. Anything else (an earlier
-    /// run, an id never given out, not an id at all): everything retained,
-    /// with `missed`, since what came after that id cannot be known.
-    pub(crate) fn resume(&self, last_event_id: Option<&str>) -> Resume {
-        let history = self.lock();
-        let Some(text) = last_event_id else {
-            return Resume { cursor: history.next_seq(), missed: false };
-        };
-        match EventId::parse(text) {
-            Some(id) if id.run == self.run && id.seq < history.next_seq() => {
+    /// No id: live events only. An id of this run: the retained events
+    /// after it, with `missed` if some after it have left the history.
+    /// Anything else (an earlier run, an id never given out, not an id at
+    /// all): everything retained, with `missed`, since what came after that
+    /// id cannot be known.
+    pub(crate) fn subscribe(
+        &self,
+        topics: Topics,
+        last_event_id: Option<&str>,
+    ) -> (Subscription<'_>, Replay) {
+        let mut inner = self.lock();
+        let (cursor, missed) = match last_event_id.map(EventId::parse) {
+            None => (inner.next_seq(), false),
+            Some(Some(id)) if id.run == self.run && id.seq < inner.next_seq() => {
                 let wanted = id.seq + 1;
-                Resume { cursor: wanted.max(history.oldest_seq), missed: wanted < history.oldest_seq }
+                (wanted.max(inner.oldest_seq), wanted < inner.oldest_seq)
             }
-            _ => Resume { cursor: history.oldest_seq, missed: true },
+            Some(_) => (inner.oldest_seq, true),
+        };
+        let skip = (cursor - inner.oldest_seq) as usize;
+        let frames = (cursor..)
+            .zip(inner.history.iter().skip(skip))
+            .filter(|(_, (topic, _))| topics.includes(topic))
+            .map(|(seq, (_, frame))| (seq, Arc::clone(frame)))
+            .collect();
+        let id = inner.next_subscriber;
+        inner.next_subscriber += 1;
+        let mailbox = Mailbox::new(inner.capacity);
+        match &topics {
+            Topics::All => {
+                inner.everything.insert(id, Arc::clone(&mailbox));
+            }
+            Topics::Some(names) => {
+                for name in names {
+                    inner.by_topic.entry(name.clone()).or_default().insert(id, Arc::clone(&mailbox));
+                }
+            }
         }
-    }
-
-    /// The frame at `cursor`, waiting for it until `deadline`.
-    pub(crate) fn next(&self, cursor: u64, deadline: Instant) -> Next {
-        let mut history = self.lock();
-        loop {
-            if cursor < history.oldest_seq {
-                return Next::FellBehind;
-            }
-            if let Some(frame) = history.frames.get((cursor - history.oldest_seq) as usize) {
-                return Next::Frame(cursor, Arc::clone(frame));
-            }
-            let timeout = deadline.saturating_duration_since(Instant::now());
-            if timeout.is_zero() {
-                return Next::TimedOut;
-            }
-            history = self.published.wait_timeout(history, timeout).unwrap_or_else(PoisonError::into_inner).0;
-        }
+        (Subscription { hub: self, id, topics, mailbox }, Replay { frames, missed })
     }
 
     /// How many events were published since the server started.
@@ -245,9 +333,19 @@ impl Hub {
         self.lock().next_seq() - 1
     }
 
-    /// Wakes every waiting stream, e.g. to notice a shutdown.
-    pub(crate) fn wake_all(&self) {
-        self.published.notify_all();
+    /// Topics that at least one stream follows (streams that follow every
+    /// topic not counted), and frames delivered into inboxes in all.
+    pub(crate) fn fan_out_counts(&self) -> (usize, u64) {
+        let inner = self.lock();
+        (inner.by_topic.len(), inner.deliveries)
+    }
+
+    /// Ends every stream at its next look, e.g. at shutdown.
+    pub(crate) fn close_all(&self) {
+        let inner = self.lock();
+        for mailbox in inner.by_topic.values().flat_map(HashMap::values).chain(inner.everything.values()) {
+            mailbox.close();
+        }
     }
 }
 
