@@ -129,3 +129,75 @@ fn readme_log_lines_are_what_the_binary_prints() {
     assert_eq!(printed.len(), expected.len() + 1, "{printed:#?}");
     assert!(printed[expected.len()].ends_with("POST /publish -> 404 not found"), "{printed:#?}");
 }
+
+/// Puts `<id>` where an event id (`RUN-SEQ`) stands.
+fn mask_ids(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let (prefix, rest) = line.split_once("id: ").map_or(("", line), |(before, id)| (before, id));
+            let candidate = rest.trim_end();
+            let is_id = candidate.split_once('-').is_some_and(|(run, seq)| {
+                !run.is_empty()
+                    && !seq.is_empty()
+                    && (run.to_owned() + seq).bytes().all(|byte| byte.is_ascii_digit())
+            });
+            if is_id {
+                let prefix = if line.starts_with("id: ") { "id: " } else { prefix };
+                format!("{prefix}<id>{}", &rest[candidate.len()..])
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn readme_topics_transcript_is_what_curl_and_the_server_do() {
+    if !support::have_program("curl", "--version") {
+        return;
+    }
+    let readme = include_str!("../README.md");
+    let start_at = readme.find("<!-- topics:start -->").expect("topics start marker");
+    let end_at = readme.find("<!-- topics:end -->").expect("topics end marker");
+    let mut blocks = readme[start_at..end_at]
+        .split("```text\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or(""));
+    let commands = blocks.next().expect("commands block");
+    let shown = blocks.next().expect("stream block");
+
+    let server = start(|config| config.publish_token = Some(ssed::Secret("s3cret".to_owned())));
+    let mut lines = commands.lines();
+    let subscribe = lines.next().and_then(|line| line.strip_prefix("$ curl -N ")).expect("the curl -N line");
+    let path = subscribe.trim_matches('\'').replace("http://127.0.0.1:8080", "");
+    let mut stream = server.connect();
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).expect("send");
+    read_until(&mut stream, "retry: 3000\n\n", 1);
+    support::eventually(std::time::Duration::from_secs(2), "subscribed", || {
+        server.handle.live_streams() == 1
+    });
+    let mut expected_answers = Vec::new();
+    let mut answers = Vec::new();
+    while let Some(line) = lines.next() {
+        let command = line.strip_prefix("$ ").expect("a command line");
+        expected_answers.push(lines.next().expect("its answer").to_owned());
+        let command = command
+            .replacen("curl ", "curl -sS --max-time 5 ", 1)
+            .replace("127.0.0.1:8080", &server.addr.to_string());
+        let output = std::process::Command::new("bash").args(["-c", &command]).output().expect("run bash");
+        assert!(output.status.success(), "{command}: {output:?}");
+        answers.push(String::from_utf8_lossy(&output.stdout).trim_end().to_owned());
+    }
+    assert_eq!(mask_ids(&answers.join("\n")), mask_ids(&expected_answers.join("\n")));
+    // The last publish was to a room nobody here follows: after the second
+    // event, the next bytes are a keep-alive at most.
+    let wire = read_until(&mut stream, "data: 21.5\n\n", 1);
+    let wire = wire.split_once("retry: 3000\n\n").map_or(wire.as_str(), |(_, rest)| rest);
+    assert_eq!(mask_ids(&format!("retry: 3000\n\n{wire}")), mask_ids(shown));
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(300))).expect("timeout");
+    let mut after = [0u8; 512];
+    if let Ok(read) = std::io::Read::read(&mut stream, &mut after) {
+        let after = String::from_utf8_lossy(&after[..read]);
+        assert!(!after.contains("not for you"), "{after}");
+    }
+}
