@@ -27,6 +27,8 @@ usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
   --interval MS      the server's ping interval, to count missed frames [500]
   --pid PID          the server's process: report RSS, threads, CPU, reclaim
   --close fin|rst    how the clients leave at the end [fin]
+  --topics N         spread the streams over N topics t0…t(N-1) (/events?topic=tK);
+                     each publish then goes to a random one of them [0: no topics]
   --publish-rate N   events per second to POST to /publish (with --token) [0]
   --token TOKEN      bearer token for /publish
   --scrape           also GET /metrics once a second during the hold";
@@ -41,6 +43,7 @@ struct Options {
     pid: Option<u32>,
     close_with_rst: bool,
     publish_rate: usize,
+    topics: usize,
     token: Option<String>,
     scrape: bool,
 }
@@ -58,6 +61,7 @@ fn parse_options() -> Result<Options, String> {
         pid: None,
         close_with_rst: false,
         publish_rate: 0,
+        topics: 0,
         token: None,
         scrape: false,
     };
@@ -74,6 +78,7 @@ fn parse_options() -> Result<Options, String> {
             "--pid" => options.pid = Some(number(value()?)? as u32),
             "--close" => options.close_with_rst = value()? == "rst",
             "--publish-rate" => options.publish_rate = number(value()?)?.clamp(0, 1000) as usize,
+            "--topics" => options.topics = number(value()?)?.clamp(0, 100_000) as usize,
             "--token" => options.token = Some(value()?),
             "--scrape" => options.scrape = true,
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
@@ -116,14 +121,25 @@ struct Phase {
 /// Holds one stream: reads frames until told to stop reading, waits, then
 /// leaves by FIN (`shutdown`, then reading to the end) or by RST (closing
 /// with frames still unread).
-fn hold_stream(options: &Options, hold_from: Instant, phase: &Phase, report: &mut StreamReport) {
+fn hold_stream(
+    options: &Options,
+    number: usize,
+    hold_from: Instant,
+    phase: &Phase,
+    report: &mut StreamReport,
+) {
     let started = Instant::now();
     let Ok(socket) = TcpStream::connect_timeout(&options.addr, Duration::from_secs(10)) else { return };
     let _ = socket.set_read_timeout(Some(Duration::from_millis(250)));
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        options.path, options.addr
-    );
+    let path = match options.topics {
+        0 => options.path.clone(),
+        topics => {
+            let join = if options.path.contains('?') { '&' } else { '?' };
+            format!("{}{join}topic=t{}", options.path, number % topics)
+        }
+    };
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", options.addr);
     if (&socket).write_all(request.as_bytes()).is_err() {
         return;
     }
@@ -230,10 +246,19 @@ fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
     let token = options.token.clone().unwrap_or_default();
     let pause = Duration::from_secs(1) / rate as u32;
     let mut published = 0;
+    // xorshift64: a random topic per publish, reproducibly.
+    let mut random = 0x9e37_79b9_7f4a_7c15_u64;
     while !stop.load(Ordering::Relaxed) && published < 1_000_000 {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        let query = match options.topics {
+            0 => String::new(),
+            topics => format!("?topic=t{}", random % topics as u64),
+        };
         let body = format!("t={}", micros_since_epoch());
         let request = format!(
-            "POST /publish HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /publish{query} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
             options.addr,
             body.len()
         );
@@ -247,6 +272,24 @@ fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
         thread::sleep(pause);
     }
     published
+}
+
+/// ssed's `ssed_events_published_total`, `ssed_deliveries_total` and
+/// `ssed_publish_wakeups_total`, when the server has them.
+fn fan_out_counters(addr: SocketAddr) -> Option<[u64; 3]> {
+    let mut socket = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
+    socket.write_all(b"GET /metrics HTTP/1.1\r\nHost: loadgen\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    let _ = socket.read_to_string(&mut answer);
+    let sample = |name: &str| {
+        answer.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+    };
+    Some([
+        sample("ssed_events_published_total")?,
+        sample("ssed_deliveries_total")?,
+        sample("ssed_publish_wakeups_total")?,
+    ])
 }
 
 /// Starts the server binary 20 times on a fixed loopback port and times
@@ -321,7 +364,7 @@ fn main() {
             (Arc::clone(&options), Arc::clone(&phase), Arc::clone(&connected), reports.clone());
         let spawned = thread::Builder::new().stack_size(64 * 1024).spawn(move || {
             let mut report = StreamReport::default();
-            hold_stream(&options, hold_from, &phase, &mut report);
+            hold_stream(&options, n, hold_from, &phase, &mut report);
             connected.fetch_add(usize::from(report.connected), Ordering::Relaxed);
             let _ = reports.send(report);
         });
@@ -336,6 +379,7 @@ fn main() {
         thread::spawn(move || publish_loop(&options, options.publish_rate, &stop))
     });
     let at_hold_start = options.pid.and_then(sample_process);
+    let fan_out_before = fan_out_counters(options.addr);
     let hold_started = Instant::now();
     let mut scrapes = Vec::new();
     while hold_started.elapsed() < options.hold {
@@ -354,6 +398,7 @@ fn main() {
         }
     }
     let at_hold_end = options.pid.and_then(sample_process);
+    let fan_out_after = fan_out_counters(options.addr);
     let hold_wall = hold_started.elapsed();
     let mem_available_during = meminfo_kib("MemAvailable:");
     let kernel_stack_during = meminfo_kib("KernelStack:");
@@ -430,6 +475,15 @@ fn main() {
             "publish→receive   {} ms  ({published} published, {} deliveries)",
             spread(&latencies, 2),
             latencies.len()
+        );
+    }
+    if let (Some(before), Some(after)) = (fan_out_before, fan_out_after) {
+        let [published, deliveries, wakeups] = [0, 1, 2].map(|at| after[at].saturating_sub(before[at]));
+        let per = |count: u64| count as f64 / published.max(1) as f64;
+        println!(
+            "fan-out (server)  {published} published in the hold: {:.2} deliveries and {:.2} thread wake-ups per publish",
+            per(deliveries),
+            per(wakeups)
         );
     }
     if options.scrape {

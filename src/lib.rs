@@ -72,6 +72,7 @@ pub mod close;
 pub mod hub;
 mod log;
 mod metrics;
+mod queue;
 mod socket;
 mod state;
 // Floor 2: one connection, or one source of events.

@@ -18,15 +18,16 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::thread;
+
+use crate::queue::Bounded;
 
 /// Lines waiting for stderr before new ones are dropped.
 const QUEUE_LINES: usize = 1024;
 
 /// The queue into the log thread; `None` when that thread could not start.
-static QUEUE: OnceLock<Option<SyncSender<String>>> = OnceLock::new();
+static QUEUE: OnceLock<Option<Arc<Bounded<String>>>> = OnceLock::new();
 /// Lines dropped since the process started.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -37,11 +38,8 @@ pub(crate) fn log(line: std::fmt::Arguments<'_>) {
         DROPPED.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    match queue.try_send(format!("ssed: {line}\n")) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
-        }
+    if queue.try_push(format!("ssed: {line}\n")).is_err() {
+        DROPPED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -50,21 +48,23 @@ pub(crate) fn dropped_lines() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
 
-fn start_log_thread() -> Option<SyncSender<String>> {
-    let (sender, receiver) = mpsc::sync_channel(QUEUE_LINES);
+fn start_log_thread() -> Option<Arc<Bounded<String>>> {
+    let queue = Arc::new(Bounded::new(QUEUE_LINES));
+    let lines = Arc::clone(&queue);
     // A small stack: the thread only moves strings to a file descriptor.
     let spawned = thread::Builder::new()
         .name("ssed-log".to_owned())
         .stack_size(64 * 1024)
-        .spawn(move || write_lines(&receiver));
-    spawned.ok().map(|_| sender)
+        .spawn(move || write_lines(&lines));
+    spawned.ok().map(|_| queue)
 }
 
 /// Writes queued lines until the process ends. After a line gets through,
 /// says how many were dropped while stderr was stuck, once.
-fn write_lines(receiver: &Receiver<String>) {
+fn write_lines(lines: &Bounded<String>) -> ! {
     let mut reported = 0;
-    while let Ok(line) = receiver.recv() {
+    loop {
+        let line = lines.pop();
         let mut stderr = io::stderr().lock();
         // A closed stderr must not end the server: the error is ignored
         // (`eprintln!` would panic).

@@ -16,7 +16,6 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -29,6 +28,7 @@ use crate::connection;
 use crate::hub::Publisher;
 use crate::log::log;
 use crate::metrics::TurnedAway;
+use crate::queue::Bounded;
 use crate::response::{busy_stream, error_body, Whole};
 use crate::routes::{route, Resource, Route};
 use crate::state::{ConnectionSlot, Shared};
@@ -128,13 +128,13 @@ impl Server {
     /// (of `accept`, of a thread spawn) is logged and the loop goes on.
     pub fn run(self) {
         let mut accept_errors = RateLimitedLog::default();
-        let refusals = start_refusal_thread(&self.shared);
+        let refusals = StopRefusals(start_refusal_thread(&self.shared));
         for incoming in self.listener.incoming() {
             if self.shared.is_shutting_down() {
                 break;
             }
             match incoming {
-                Ok(stream) => admit(&self.shared, stream, refusals.as_ref()),
+                Ok(stream) => admit(&self.shared, stream, refusals.0.as_ref()),
                 Err(error) => {
                     accept_errors.log(format_args!("accept failed: {error}"));
                     // Out of file descriptors or memory: the pending connection
@@ -196,7 +196,7 @@ struct Refusal {
     detail: String,
 }
 
-fn admit(shared: &Arc<Shared>, stream: TcpStream, refusals: Option<&SyncSender<Refusal>>) {
+fn admit(shared: &Arc<Shared>, stream: TcpStream, refusals: Option<&Refusals>) {
     // A client that already left has no address; there is no one to serve.
     let Ok(peer) = stream.peer_addr() else { return };
     let Some(slot) = ConnectionSlot::claim(shared) else {
@@ -223,10 +223,10 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream, refusals: Option<&SyncSender<R
 /// Gives a refusal to the refusal thread without waiting. With its queue
 /// full (or no such thread) the connection is closed unanswered: a browser
 /// reconnects after a network error, and no publish is acknowledged.
-fn hand_over(shared: &Shared, refusals: Option<&SyncSender<Refusal>>, refusal: Refusal) {
+fn hand_over(shared: &Shared, refusals: Option<&Refusals>, refusal: Refusal) {
     shared.metrics.turned_away(refusal.why);
     let peer = refusal.peer;
-    if let Some(Err(_)) | None = refusals.map(|queue| queue.try_send(refusal)) {
+    if let Some(Err(_)) | None = refusals.map(|queue| queue.try_push(Some(refusal))) {
         shared.connection_ended(
             CloseReason::ClosedUnanswered,
             format_args!("{peer} closed unanswered: the server is full and its refusal queue too"),
@@ -234,10 +234,32 @@ fn hand_over(shared: &Shared, refusals: Option<&SyncSender<Refusal>>, refusal: R
     }
 }
 
+/// The queue into the refusal thread; `None` in it tells the thread to end.
+type Refusals = Arc<Bounded<Option<Refusal>>>;
+
+/// Ends the refusal thread when the accept loop returns.
+struct StopRefusals(Option<Refusals>);
+
+impl Drop for StopRefusals {
+    fn drop(&mut self) {
+        if let Some(queue) = &self.0 {
+            // Full: the thread is busy; it ends at the next `None` it finds
+            // or with the process. Retry briefly so it ends with the server.
+            for _ in 0..100 {
+                if queue.try_push(None).is_ok() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
 /// Starts the thread that answers connections the server cannot serve, so
 /// the accept loop never waits for a client.
-fn start_refusal_thread(shared: &Arc<Shared>) -> Option<SyncSender<Refusal>> {
-    let (queue, refusals) = mpsc::sync_channel(REFUSAL_QUEUE);
+fn start_refusal_thread(shared: &Arc<Shared>) -> Option<Refusals> {
+    let queue: Refusals = Arc::new(Bounded::new(REFUSAL_QUEUE));
+    let refusals = Arc::clone(&queue);
     let shared = Arc::clone(shared);
     let spawned = thread::Builder::new()
         .name("ssed-refuse".to_owned())
@@ -252,8 +274,8 @@ fn start_refusal_thread(shared: &Arc<Shared>) -> Option<SyncSender<Refusal>> {
     }
 }
 
-fn refuse_all(shared: &Shared, refusals: &Receiver<Refusal>) {
-    while let Ok(refusal) = refusals.recv() {
+fn refuse_all(shared: &Shared, refusals: &Bounded<Option<Refusal>>) {
+    while let Some(refusal) = refusals.pop() {
         refuse(shared, refusal);
     }
 }
