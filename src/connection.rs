@@ -77,7 +77,7 @@ fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> E
             answer::error(socket, shared, error.status(), &detail, &[])
         }
         HeadError::TimedOut => {
-            let limit = config.head_timeout.as_millis();
+            let limit = config.head_timeout.as_millis() as u64;
             let mut ended = answer::error(
                 socket,
                 shared,
@@ -189,7 +189,7 @@ fn stream(
     close_gently(socket);
     let seconds = live.seconds();
     drop(live);
-    Ended { reason, outcome: format!("left after {seconds:.1} s, {events} events: {reason}") }
+    Ended { reason, outcome: format!("left after {seconds} s, {events} events: {reason}") }
 }
 
 /// The id a reconnecting client last saw: the `Last-Event-ID` header, or

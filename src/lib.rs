@@ -79,6 +79,7 @@ mod state;
 mod connection;
 mod events;
 mod head;
+mod journal;
 mod pings;
 mod publish;
 pub mod stdin;

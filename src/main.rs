@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let server = match ssed::Server::bind(config) {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("ssed: cannot listen: {error}");
+            eprintln!("ssed: {error}");
             return ExitCode::FAILURE;
         }
     };

@@ -56,10 +56,13 @@ pub(crate) enum PublishRefusal {
     DataNotUtf8,
     /// `?topic=` breaks the topic name rule.
     BadTopic(TopicError),
+    /// The event could not be stored (the journal's disk is full): 503
+    /// with `Retry-After`, and nothing was published.
+    Unavailable(std::io::ErrorKind),
     /// The body did not arrive within `--head-timeout`.
     BodyTimedOut {
         /// `--head-timeout` in ms.
-        limit_ms: u128,
+        limit_ms: u64,
     },
 }
 
@@ -86,6 +89,7 @@ impl PublishRefusal {
                 400
             }
             PublishRefusal::BodyTimedOut { .. } => 408,
+            PublishRefusal::Unavailable(_) => 503,
         }
     }
 }
@@ -107,6 +111,9 @@ impl fmt::Display for PublishRefusal {
             }
             PublishRefusal::DataNotUtf8 => f.write_str("event data is not UTF-8"),
             PublishRefusal::BadTopic(error) => write!(f, "bad topic: {error}"),
+            PublishRefusal::Unavailable(kind) => {
+                write!(f, "could not store the event ({kind}); nothing was published")
+            }
             PublishRefusal::BodyTimedOut { limit_ms } => write!(f, "body not received within {limit_ms} ms"),
         }
     }
@@ -119,6 +126,7 @@ impl From<PublishError> for PublishRefusal {
                 PublishRefusal::TooLarge { bytes: bytes as u64, limit }
             }
             PublishError::BadEventName(error) => PublishRefusal::BadEventName(EventNameError::Field(error)),
+            PublishError::Unavailable(kind) => PublishRefusal::Unavailable(kind),
         }
     }
 }
@@ -151,11 +159,13 @@ pub(crate) fn serve_publish(
             answer::ok(socket, shared, "text/plain; charset=utf-8", format!("{id}\n").as_bytes(), false)
         }
         Err(Failure::Refused(refusal)) => {
-            let challenge: &[(&str, &str)] = match refusal {
+            let retry_after = shared.config.retry.as_secs().max(1).to_string();
+            let extra: &[(&str, &str)] = match refusal {
                 PublishRefusal::Unauthorized => &[("WWW-Authenticate", "Bearer realm=\"ssed\"")],
+                PublishRefusal::Unavailable(_) => &[("Retry-After", &retry_after)],
                 _ => &[],
             };
-            answer::error(socket, shared, refusal.status(), &refusal.to_string(), challenge)
+            answer::error(socket, shared, refusal.status(), &refusal.to_string(), extra)
         }
         Err(Failure::ClientLeft) => Ended {
             reason: CloseReason::LeftMidRequest,
@@ -243,7 +253,8 @@ fn read_body(
     let mut body = already_read[..already_read.len().min(length)].to_vec();
     body.resize(length, 0);
     let mut filled = already_read.len().min(length);
-    let timed_out = || Failure::Refused(PublishRefusal::BodyTimedOut { limit_ms: timeout.as_millis() });
+    let timed_out =
+        || Failure::Refused(PublishRefusal::BodyTimedOut { limit_ms: timeout.as_millis() as u64 });
     while filled < length {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() || socket.set_read_timeout(Some(remaining)).is_err() {

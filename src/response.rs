@@ -115,7 +115,10 @@ pub fn busy_stream(cors_origin: &str, retry: Duration, why: &str, date: &str) ->
         .header("Connection", "close")
         .finish();
     sse::encode_retry(retry, &mut answer);
-    sse::encode_comment(&format!("ssed is busy ({why}); retry in {} ms", retry.as_millis()), &mut answer);
+    sse::encode_comment(
+        &format!("ssed is busy ({why}); retry in {} ms", retry.as_millis() as u64),
+        &mut answer,
+    );
     answer
 }
 

@@ -25,7 +25,8 @@ use crate::clock::http_date;
 use crate::close::CloseReason;
 use crate::config::Config;
 use crate::connection;
-use crate::hub::Publisher;
+use crate::hub::{Hub, Publisher};
+use crate::journal;
 use crate::log::log;
 use crate::metrics::TurnedAway;
 use crate::queue::Bounded;
@@ -82,8 +83,34 @@ impl Server {
     ///
     /// `--max-clients` and `--max-pending` are first fitted under the
     /// connections the OS allows this process (see [`Server::clamped`]).
+    ///
+    /// With `--journal`, the journal is opened and read first: its errors
+    /// (in use, not a journal, unwritable) come before anything listens.
     pub fn bind(mut config: Config) -> io::Result<Server> {
-        let listener = TcpListener::bind(config.addr)?;
+        let hub = Arc::new(match &config.journal {
+            None => Hub::new(config.history, config.max_event_bytes),
+            Some(path) => {
+                let options = journal::Options {
+                    max_bytes: config.journal_max_bytes,
+                    fsync: config.fsync,
+                    history: config.history,
+                };
+                let opened =
+                    journal::open(path, options).map_err(|error| io::Error::other(error.to_string()))?;
+                for note in &opened.notes {
+                    log(format_args!("{note}"));
+                }
+                Hub::with_store(
+                    config.history,
+                    config.max_event_bytes,
+                    opened.restored,
+                    Some(Box::new(opened.journal)),
+                )
+            }
+        });
+        let listener = TcpListener::bind(config.addr).map_err(|error| {
+            io::Error::new(error.kind(), format!("cannot listen on {}: {error}", config.addr))
+        })?;
         let local_addr = listener.local_addr()?;
         let ceiling = ceiling::read_ceiling();
         let mut clamped = None;
@@ -95,7 +122,7 @@ impl Server {
             }
             (config.max_clients, config.max_pending) = (max_clients, max_pending);
         }
-        let shared = Arc::new(Shared::new(config, local_addr, ceiling.map(|found| found.connections)));
+        let shared = Arc::new(Shared::new(config, local_addr, hub, ceiling.map(|found| found.connections)));
         Ok(Server { listener, shared, clamped })
     }
 

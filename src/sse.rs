@@ -173,7 +173,7 @@ pub fn encode_retry(retry: Duration, out: &mut Vec<u8>) {
 /// `retry:` takes "ASCII digits" only: whole milliseconds.
 fn encode_retry_field(retry: Duration, out: &mut Vec<u8>) {
     // Writing to a Vec cannot fail.
-    let _ = writeln!(out, "retry: {}", retry.as_millis());
+    let _ = writeln!(out, "retry: {}", retry.as_millis() as u64);
 }
 
 fn push_field(out: &mut Vec<u8>, name: &[u8], value: &str) {

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::request::Limits;
@@ -69,6 +70,17 @@ pub struct Config {
     /// Most topics one `/events` request may follow (`--max-topics`); more
     /// is 400. Default 32.
     pub max_topics: usize,
+    /// Keep every published event in this append-only file (`--journal`),
+    /// before it is acknowledged, and read it back at start. Default none:
+    /// the history lives in memory only.
+    pub journal: Option<PathBuf>,
+    /// Disk use of the journal, all segments together
+    /// (`--journal-max-bytes`); never less than what `--history` needs.
+    /// Default 64 MiB.
+    pub journal_max_bytes: u64,
+    /// `fdatasync` each journal write before acknowledging (`--fsync`):
+    /// survives a power loss, not only a crash. Default off.
+    pub fsync: bool,
 }
 
 /// A value that `Debug` never prints, so a token cannot leak into a log.
@@ -103,6 +115,9 @@ impl Default for Config {
             stdin_event: None,
             stdin_topic: None,
             max_topics: 32,
+            journal: None,
+            journal_max_bytes: 64 << 20,
+            fsync: false,
         }
     }
 }
@@ -165,6 +180,10 @@ flags (default in brackets):
   --stdin-event NAME       event name for --stdin lines [none]
   --stdin-topic TOPIC      topic for --stdin lines [default]
   --max-topics N           topics one /events request may follow [32]
+  --journal PATH           keep published events in this file, and replay
+                           them after a restart [none: memory only]
+  --journal-max-bytes N    journal disk use, k/m suffix ok [64m]
+  --fsync                  fdatasync each event before acknowledging it
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -241,6 +260,17 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                 config.stdin_topic = Some(topic);
             }
             "--max-topics" => config.max_topics = number(&flag, &value()?, 1, 1024)?,
+            "--journal" => {
+                let path = value()?;
+                if path.is_empty() {
+                    return Err(ArgError("--journal needs a file path".to_owned()));
+                }
+                config.journal = Some(PathBuf::from(path));
+            }
+            "--journal-max-bytes" => {
+                config.journal_max_bytes = bytes(&flag, &value()?, 16 * 1024, 1 << 40)? as u64;
+            }
+            "--fsync" => config.fsync = true,
             _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
         }
     }
@@ -257,6 +287,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
     }
     if config.stdin_event.is_some() && !config.stdin {
         return Err(ArgError("--stdin-event needs --stdin".to_owned()));
+    }
+    if config.fsync && config.journal.is_none() {
+        return Err(ArgError("--fsync needs --journal".to_owned()));
     }
     if config.stdin_topic.is_some() && !config.stdin {
         return Err(ArgError("--stdin-topic needs --stdin".to_owned()));
@@ -282,11 +315,12 @@ fn millis(flag: &str, text: &str, min: usize, max: usize) -> Result<Duration, Ar
     Ok(Duration::from_millis(ms as u64))
 }
 
-/// Bytes, or KiB with a `k` suffix (`64k` = 65536).
+/// Bytes, or KiB and MiB with a `k` or `m` suffix (`64k` = 65536).
 fn bytes(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
-    let (digits, unit) = match text.strip_suffix(['k', 'K']) {
-        Some(digits) => (digits, 1024),
-        None => (text, 1),
+    let (digits, unit) = match (text.strip_suffix(['k', 'K']), text.strip_suffix(['m', 'M'])) {
+        (Some(digits), _) => (digits, 1024),
+        (_, Some(digits)) => (digits, 1 << 20),
+        _ => (text, 1),
     };
     match digits.parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
         Some(n) if (min..=max).contains(&n) => Ok(n),

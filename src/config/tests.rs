@@ -18,7 +18,7 @@ fn every_flag_sets_its_field() {
          --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
          --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
          --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line \
-         --stdin-topic room/a --max-topics 4",
+         --stdin-topic room/a --max-topics 4 --journal /var/lib/ssed/j --journal-max-bytes 8m --fsync",
     );
     let expected = Config {
         addr: "[::1]:0".parse().expect("valid address"),
@@ -40,6 +40,9 @@ fn every_flag_sets_its_field() {
         stdin_event: Some("line".to_owned()),
         stdin_topic: Some("room/a".to_owned()),
         max_topics: 4,
+        journal: Some("/var/lib/ssed/j".into()),
+        journal_max_bytes: 8 << 20,
+        fsync: true,
     };
     assert_eq!(parsed, expected);
     assert_eq!(config(""), Config::default());
@@ -79,6 +82,8 @@ fn bad_command_lines_name_the_flag() {
         ("--max-head-bytes 100 --max-target-bytes 100", "--max-target-bytes (100) must be below"),
         ("--stdin-event x", "--stdin-event needs --stdin"),
         ("--stdin-topic x", "--stdin-topic needs --stdin"),
+        ("--fsync", "--fsync needs --journal"),
+        ("--journal j --journal-max-bytes 1k", "--journal-max-bytes: \"1k\""),
         ("--stdin --stdin-topic a%b", "--stdin-topic: byte 0x25 in a topic name"),
         ("--max-topics 0", "--max-topics: \"0\""),
         ("--history 0", "--history: \"0\""),

@@ -21,130 +21,36 @@
 //! and no duplicate.
 
 mod mailbox;
+mod publisher;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) use mailbox::{Delivery, Mailbox, Queued};
+pub use publisher::{EventId, PublishError, Publisher};
 
-use crate::sse::{data_cost, Event, FieldError, SingleLine};
-use crate::topic::{TopicError, TopicName, Topics};
+use crate::sse::{data_cost, Event, SingleLine};
+use crate::topic::{TopicName, Topics};
 
-/// The id the hub gave a published event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventId {
-    /// When the server started, in ms since the Unix epoch.
-    pub run: u64,
-    /// Position in this run, from 1.
-    pub seq: u64,
+/// Where events are kept beyond memory (the journal). The hub calls it
+/// under its lock, before an event is delivered or acknowledged, and knows
+/// nothing else about it: not files, not disks.
+pub(crate) trait Store: Send {
+    /// Keeps one event, or says why it could not: then the event is not
+    /// published, and nothing of it may remain stored.
+    fn append(&mut self, seq: u64, topic: &str, event: Option<&str>, data: &str) -> io::Result<()>;
 }
 
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.run, self.seq)
-    }
-}
-
-impl EventId {
-    /// Reads an id in the `RUN-SEQ` form; `None` for anything else.
-    pub fn parse(text: &str) -> Option<EventId> {
-        let (run, seq) = text.split_once('-')?;
-        let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
-        if !digits(run) || !digits(seq) {
-            return None;
-        }
-        Some(EventId { run: run.parse().ok()?, seq: seq.parse().ok()? })
-    }
-}
-
-/// Why an event was not published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PublishError {
-    /// The event name holds CR, LF or NUL.
-    BadEventName(FieldError),
-    /// The data, as sent (every line break counted as the 7 bytes of the
-    /// `\ndata: ` it becomes), is over `--max-event-bytes`.
-    TooLarge {
-        /// Size of the refused data as sent.
-        bytes: usize,
-        /// The limit.
-        limit: usize,
-    },
-}
-
-impl fmt::Display for PublishError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PublishError::BadEventName(error) => write!(f, "bad event name: {error}"),
-            PublishError::TooLarge { bytes, limit } => {
-                write!(f, "event data is {bytes} bytes as sent, over the limit of {limit}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for PublishError {}
-
-/// Publishes events to the `/events` clients of one topic. Cheap to
-/// clone, and `Send`: hand one to each thread that produces events.
-///
-/// A publisher from [`crate::Server::publisher`] publishes to the default
-/// topic (`default`); [`Publisher::on_topic`] gives one for another topic.
-#[derive(Clone)]
-pub struct Publisher {
-    hub: Arc<Hub>,
-    topic: TopicName,
-}
-
-impl Publisher {
-    /// Publishes one event on this publisher's topic: `event` names it
-    /// (clients listen with `addEventListener(name)`; `None` goes to
-    /// `onmessage`), `data` may hold several lines. Returns the id it was
-    /// given. Never waits for clients.
-    ///
-    /// # Errors
-    ///
-    /// [`PublishError`] for a name with a line break or NUL, or data over
-    /// `--max-event-bytes` as sent; nothing is published then.
-    pub fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
-        self.hub.publish(&self.topic, event, data)
-    }
-
-    /// A publisher for `topic` on the same server.
-    ///
-    /// ```no_run
-    /// # let server = ssed::Server::bind(ssed::Config::default())?;
-    /// let kitchen = server.publisher().on_topic("sensors/kitchen").expect("a valid topic name");
-    /// kitchen.publish(Some("reading"), "21.5").expect("published");
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// A [`TopicError`] when `topic` breaks the name rule (1 to 128 bytes
-    /// of `A-Z a-z 0-9 - . _ ~ / :`).
-    pub fn on_topic(&self, topic: &str) -> Result<Publisher, TopicError> {
-        Ok(Publisher { hub: Arc::clone(&self.hub), topic: TopicName::new(topic)? })
-    }
-
-    /// The topic this publisher publishes to.
-    pub fn topic(&self) -> &str {
-        self.topic.as_str()
-    }
-
-    /// Publishes a `--stdin` line that was measured against
-    /// `--max-event-bytes` as it was read, before its invalid UTF-8 was
-    /// replaced: each replaced byte becomes the 3 bytes of U+FFFD, so such a
-    /// line may cost up to three times the limit as kept.
-    pub(crate) fn publish_measured_line(
-        &self,
-        event: Option<&str>,
-        data: &str,
-    ) -> Result<EventId, PublishError> {
-        self.hub.publish_within(&self.topic, event, data, self.hub.max_event_bytes.saturating_mul(3))
-    }
+/// Events a store kept from earlier runs, to start the hub with.
+pub(crate) struct Restored {
+    /// The RUN part of the stored ids.
+    pub(crate) run: u64,
+    /// The next sequence number to give out.
+    pub(crate) next_seq: u64,
+    /// The newest events, oldest first: seq, topic, event name, data.
+    pub(crate) events: Vec<(u64, TopicName, Option<String>, String)>,
 }
 
 /// What a new stream gets: the retained frames it missed, and whether some
@@ -192,11 +98,18 @@ pub(crate) struct Hub {
 }
 
 struct Inner {
-    /// The last `capacity` events of every topic, oldest first.
-    history: VecDeque<(TopicName, Arc<[u8]>)>,
-    /// The sequence number of `history[0]`.
-    oldest_seq: u64,
+    /// The last `capacity` events of every topic, oldest first, each with
+    /// its sequence number.
+    history: VecDeque<(u64, TopicName, Arc<[u8]>)>,
+    /// The sequence number the next event gets.
+    next_seq: u64,
+    /// The highest sequence number that has left the history (0: none).
+    evicted_through: u64,
     capacity: usize,
+    /// Events published since the server started.
+    published: u64,
+    /// Where events are kept beyond memory, if anywhere.
+    store: Option<Box<dyn Store>>,
     /// Inboxes by topic; a topic is here only while someone follows it.
     by_topic: HashMap<TopicName, HashMap<u64, Arc<Mailbox>>>,
     /// Inboxes of streams that follow every topic.
@@ -207,27 +120,61 @@ struct Inner {
 }
 
 impl Inner {
-    fn next_seq(&self) -> u64 {
-        self.oldest_seq + self.history.len() as u64
+    /// Appends an encoded event, letting the oldest go when full.
+    fn retain(&mut self, seq: u64, topic: TopicName, frame: Arc<[u8]>) {
+        if self.history.len() == self.capacity {
+            if let Some((evicted, _, _)) = self.history.pop_front() {
+                self.evicted_through = evicted;
+            }
+        }
+        self.history.push_back((seq, topic, frame));
     }
 }
 
+/// One event as it goes out: `id: RUN-SEQ`, `event:`, `data:` lines.
+fn encode(id: EventId, event: Option<SingleLine<'_>>, data: &str) -> Arc<[u8]> {
+    let id_text = id.to_string();
+    let mut frame = Vec::with_capacity(data.len() + id_text.len() + 32);
+    Event { retry: None, id: SingleLine::new(&id_text).ok(), event, data }.encode_into(&mut frame);
+    frame.into()
+}
+
 impl Hub {
+    /// An empty hub whose ids start a new run now.
     pub(crate) fn new(capacity: usize, max_event_bytes: usize) -> Hub {
         let run = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
-        Hub {
-            run,
-            max_event_bytes,
-            inner: Mutex::new(Inner {
-                history: VecDeque::with_capacity(capacity),
-                oldest_seq: 1,
-                capacity,
-                by_topic: HashMap::new(),
-                everything: HashMap::new(),
-                next_subscriber: 0,
-                deliveries: 0,
-            }),
+        Hub::with_store(capacity, max_event_bytes, Restored { run, next_seq: 1, events: Vec::new() }, None)
+    }
+
+    /// A hub that carries on from `restored` and keeps every event in
+    /// `store` before it is delivered or acknowledged.
+    pub(crate) fn with_store(
+        capacity: usize,
+        max_event_bytes: usize,
+        restored: Restored,
+        store: Option<Box<dyn Store>>,
+    ) -> Hub {
+        let run = restored.run;
+        let mut inner = Inner {
+            history: VecDeque::with_capacity(capacity),
+            next_seq: restored.next_seq,
+            evicted_through: 0,
+            capacity,
+            published: 0,
+            store,
+            by_topic: HashMap::new(),
+            everything: HashMap::new(),
+            next_subscriber: 0,
+            deliveries: 0,
+        };
+        for (seq, topic, event, data) in restored.events {
+            // Stored names were checked when they were published.
+            let event = event.as_deref().and_then(|name| SingleLine::new(name).ok());
+            inner.retain(seq, topic, encode(EventId { run, seq }, event, &data));
         }
+        // Events before what was restored are gone, as far as replay goes.
+        inner.evicted_through = inner.history.front().map_or(restored.next_seq - 1, |(seq, _, _)| seq - 1);
+        Hub { run, max_event_bytes, inner: Mutex::new(inner) }
     }
 
     pub(crate) fn publisher(self: &Arc<Hub>) -> Publisher {
@@ -249,7 +196,12 @@ impl Hub {
         self.publish_within(topic, event, data, self.max_event_bytes)
     }
 
-    fn publish_within(
+    /// `--max-event-bytes`.
+    pub(crate) fn max_event_bytes(&self) -> usize {
+        self.max_event_bytes
+    }
+
+    pub(crate) fn publish_within(
         &self,
         topic: &TopicName,
         event: Option<&str>,
@@ -262,17 +214,19 @@ impl Hub {
             return Err(PublishError::TooLarge { bytes: cost, limit });
         }
         let mut inner = self.lock();
-        let id = EventId { run: self.run, seq: inner.next_seq() };
-        let id_text = id.to_string();
-        let mut frame = Vec::with_capacity(data.len() + id_text.len() + 32);
-        Event { retry: None, id: SingleLine::new(&id_text).ok(), event, data }.encode_into(&mut frame);
-        let frame: Arc<[u8]> = frame.into();
-        if inner.history.len() == inner.capacity {
-            inner.history.pop_front();
-            inner.oldest_seq += 1;
+        let seq = inner.next_seq;
+        let id = EventId { run: self.run, seq };
+        // Stored first: an event that cannot be kept is not published, and
+        // its sequence number is given to the next one.
+        if let Some(store) = &mut inner.store {
+            store
+                .append(seq, topic.as_str(), event.map(|name| name.as_str()), data)
+                .map_err(|error| PublishError::Unavailable(error.kind()))?;
         }
-        inner.history.push_back((topic.clone(), Arc::clone(&frame)));
-        let seq = id.seq;
+        inner.next_seq += 1;
+        inner.published += 1;
+        let frame = encode(id, event, data);
+        inner.retain(seq, topic.clone(), Arc::clone(&frame));
         let mut pushed = 0;
         let followers = inner.by_topic.get(topic).into_iter().flat_map(HashMap::values);
         for mailbox in followers.chain(inner.everything.values()) {
@@ -298,19 +252,20 @@ impl Hub {
         last_event_id: Option<&str>,
     ) -> (Subscription<'_>, Replay) {
         let mut inner = self.lock();
-        let (cursor, missed) = match last_event_id.map(EventId::parse) {
-            None => (inner.next_seq(), false),
-            Some(Some(id)) if id.run == self.run && id.seq < inner.next_seq() => {
-                let wanted = id.seq + 1;
-                (wanted.max(inner.oldest_seq), wanted < inner.oldest_seq)
+        let (skip, missed) = match last_event_id.map(EventId::parse) {
+            None => (inner.history.len(), false),
+            Some(Some(id)) if id.run == self.run && id.seq < inner.next_seq => {
+                let after = inner.history.partition_point(|(seq, _, _)| *seq <= id.seq);
+                (after, inner.evicted_through > id.seq)
             }
-            Some(_) => (inner.oldest_seq, true),
+            Some(_) => (0, true),
         };
-        let skip = (cursor - inner.oldest_seq) as usize;
-        let frames = (cursor..)
-            .zip(inner.history.iter().skip(skip))
-            .filter(|(_, (topic, _))| topics.includes(topic))
-            .map(|(seq, (_, frame))| (seq, Arc::clone(frame)))
+        let frames = inner
+            .history
+            .iter()
+            .skip(skip)
+            .filter(|(_, topic, _)| topics.includes(topic))
+            .map(|(seq, _, frame)| (*seq, Arc::clone(frame)))
             .collect();
         let id = inner.next_subscriber;
         inner.next_subscriber += 1;
@@ -330,7 +285,7 @@ impl Hub {
 
     /// How many events were published since the server started.
     pub(crate) fn published_count(&self) -> u64 {
-        self.lock().next_seq() - 1
+        self.lock().published
     }
 
     /// Topics that at least one stream follows (streams that follow every

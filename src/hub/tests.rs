@@ -1,4 +1,5 @@
 use super::*;
+use crate::sse::FieldError;
 use std::time::{Duration, Instant};
 
 fn topic(name: &str) -> TopicName {

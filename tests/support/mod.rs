@@ -220,9 +220,21 @@ pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) ->
 pub struct Running {
     pub child: std::process::Child,
     pub addr: SocketAddr,
-    /// The first line, `ssed: listening on http://…`.
+    /// The line `ssed: listening on http://…`.
     pub banner: String,
+    /// What the server said before it.
+    pub before_banner: Vec<String>,
     pub stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// The first line with `needle`, said before the banner or after it.
+    pub fn line_with(&self, needle: &str) -> String {
+        match self.before_banner.iter().find(|line| line.contains(needle)) {
+            Some(line) => line.clone(),
+            None => wait_for_line(&self.stderr, needle),
+        }
+    }
 }
 
 impl Drop for Running {
@@ -278,7 +290,17 @@ pub fn run_command(mut command: std::process::Command) -> Running {
         .spawn()
         .expect("start ssed");
     let stderr = lines_of(child.stderr.take().expect("piped stderr"));
-    let banner = wait_for_line(&stderr, "listening on");
+    // Lines before the banner (notes about a journal, say) are kept.
+    let mut before_banner = Vec::new();
+    let banner = loop {
+        let line = stderr
+            .recv_timeout(IO_TIMEOUT)
+            .unwrap_or_else(|error| panic!("no banner: {error}; {before_banner:?}"));
+        if line.contains("listening on") {
+            break line;
+        }
+        before_banner.push(line);
+    };
     // "ssed: listening on http://127.0.0.1:PORT: /sse (named pings), …"
     let addr = banner
         .split("http://")
@@ -289,7 +311,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
     for path in ["/sse", "/messages", "/events", "/ "] {
         assert!(banner.contains(path), "banner names {path}: {banner}");
     }
-    Running { child, addr, banner, stderr }
+    Running { child, addr, banner, before_banner, stderr }
 }
 pub mod browser;
 

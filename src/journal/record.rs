@@ -1,0 +1,346 @@
+//! The journal's bytes: a segment header, then self-checking records.
+//! Pure: bytes in, a record or a named error out.
+//!
+//! ```text
+//! segment header (28 bytes)
+//!   "SSEDJRNL"  magic, so a file another program wrote is never read as events
+//!   u32 LE      format version (1)
+//!   u64 LE      run: the RUN part of every id in this journal, fixed at its creation
+//!   u64 LE      the sequence number of the segment's first record
+//! record (16 bytes + fields)
+//!   u32 LE      length of the body
+//!   u32 LE      CRC-32 (IEEE) of the body
+//!   body:  u64 LE seq | u32 LE topic length | u32 LE event length (0xFFFF_FFFF: no event name)
+//!          | u32 LE data length | topic | event | data
+//! ```
+//!
+//! A record is whole, incomplete (the file ends inside it: a torn write),
+//! or corrupt (its checksum or its fields do not hold). Lengths are checked
+//! against [`MAX_BODY_BYTES`] before anything is allocated.
+
+use std::fmt;
+
+/// The first bytes of every segment.
+pub const MAGIC: &[u8; 8] = b"SSEDJRNL";
+/// The format this ssed writes and reads.
+pub const VERSION: u32 = 1;
+/// Bytes of a segment header.
+pub const HEADER_BYTES: usize = 28;
+/// Bytes before a record's body: its length and its checksum.
+pub const RECORD_PREFIX_BYTES: usize = 8;
+/// The smallest record: prefix, seq, three lengths, a one-byte topic.
+pub const MIN_RECORD_BYTES: usize = RECORD_PREFIX_BYTES + 8 + 12 + 1;
+/// The largest body a reader accepts: data, topic and name well past any
+/// limit ssed allows, small enough that a corrupt length cannot make it
+/// allocate gigabytes.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+const NO_EVENT: u32 = u32::MAX;
+
+/// A segment's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The RUN part of the ids in this journal.
+    pub run: u64,
+    /// The sequence number of the segment's first record.
+    pub first_seq: u64,
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its sequence number: the SEQ of its id.
+    pub seq: u64,
+    /// Its topic.
+    pub topic: String,
+    /// Its event name, if any.
+    pub event: Option<String>,
+    /// Its data.
+    pub data: String,
+}
+
+/// What the bytes at the start of a buffer are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded<T> {
+    /// A whole item, and how many bytes it took.
+    Whole(T, usize),
+    /// The buffer ends inside the item: a torn write, or read more.
+    Incomplete,
+}
+
+/// Why bytes are not a journal, or not a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// The file does not start with [`MAGIC`]: another program wrote it.
+    NotAJournal,
+    /// A format version this ssed does not read.
+    UnknownVersion(u32),
+    /// A body length of 0 or over [`MAX_BODY_BYTES`].
+    BadLength(u32),
+    /// The body's CRC-32 does not match: flipped bits.
+    BadChecksum,
+    /// The checksum holds but the fields do not fit the body, or are not UTF-8.
+    BadFields,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::NotAJournal => {
+                f.write_str("not an ssed journal (no SSEDJRNL header; written by another program?)")
+            }
+            RecordError::UnknownVersion(version) => {
+                write!(f, "journal format version {version}; this ssed reads version {VERSION}")
+            }
+            RecordError::BadLength(length) => write!(f, "record length {length} is out of range"),
+            RecordError::BadChecksum => f.write_str("record checksum does not match"),
+            RecordError::BadFields => f.write_str("record fields do not fit its length or are not UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib and
+/// Ethernet compute it, from a table built at compile time.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut n = 0;
+        while n < 256 {
+            let mut crc = n as u32;
+            let mut bit = 0;
+            while bit < 8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                bit += 1;
+            }
+            table[n] = crc;
+            n += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |crc, &byte| TABLE[((crc ^ u32::from(byte)) & 0xFF) as usize] ^ (crc >> 8))
+}
+
+/// Appends a segment header to `out`.
+pub fn encode_header(header: Header, out: &mut Vec<u8>) {
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&header.run.to_le_bytes());
+    out.extend_from_slice(&header.first_seq.to_le_bytes());
+}
+
+/// Reads a segment header.
+///
+/// # Errors
+///
+/// [`RecordError::NotAJournal`] as soon as the bytes differ from the
+/// magic; [`RecordError::UnknownVersion`].
+pub fn decode_header(bytes: &[u8]) -> Result<Decoded<Header>, RecordError> {
+    let magic_seen = bytes.len().min(MAGIC.len());
+    if bytes[..magic_seen] != MAGIC[..magic_seen] {
+        return Err(RecordError::NotAJournal);
+    }
+    if bytes.len() < HEADER_BYTES {
+        return Ok(Decoded::Incomplete);
+    }
+    let version = u32_at(bytes, 8);
+    if version != VERSION {
+        return Err(RecordError::UnknownVersion(version));
+    }
+    Ok(Decoded::Whole(Header { run: u64_at(bytes, 12), first_seq: u64_at(bytes, 20) }, HEADER_BYTES))
+}
+
+/// Appends one record to `out`.
+pub fn encode_record(seq: u64, topic: &str, event: Option<&str>, data: &str, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; RECORD_PREFIX_BYTES]);
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&(topic.len() as u32).to_le_bytes());
+    out.extend_from_slice(&event.map_or(NO_EVENT, |event| event.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(event.unwrap_or_default().as_bytes());
+    out.extend_from_slice(data.as_bytes());
+    let body_start = start + RECORD_PREFIX_BYTES;
+    let body_len = (out.len() - body_start) as u32;
+    let crc = crc32(&out[body_start..]);
+    out[start..start + 4].copy_from_slice(&body_len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The length of the record at the start of `bytes`, from its prefix
+/// alone: how to step over records without decoding them.
+///
+/// # Errors
+///
+/// [`RecordError::BadLength`].
+pub fn record_len(bytes: &[u8]) -> Result<Decoded<()>, RecordError> {
+    if bytes.len() < RECORD_PREFIX_BYTES {
+        return Ok(Decoded::Incomplete);
+    }
+    let body_len = u32_at(bytes, 0);
+    if body_len == 0 || body_len as usize > MAX_BODY_BYTES {
+        return Err(RecordError::BadLength(body_len));
+    }
+    let total = RECORD_PREFIX_BYTES + body_len as usize;
+    Ok(if bytes.len() < total { Decoded::Incomplete } else { Decoded::Whole((), total) })
+}
+
+/// Checks the record at the start of `bytes` as [`decode_record`] does,
+/// without allocating: its sequence number and length. How a whole
+/// segment is verified before only its newest records are decoded.
+///
+/// # Errors
+///
+/// As [`decode_record`].
+pub fn verify_record(bytes: &[u8]) -> Result<Decoded<u64>, RecordError> {
+    let total = match record_len(bytes)? {
+        Decoded::Whole((), total) => total,
+        Decoded::Incomplete => return Ok(Decoded::Incomplete),
+    };
+    let body = &bytes[RECORD_PREFIX_BYTES..total];
+    if crc32(body) != u32_at(bytes, 4) {
+        return Err(RecordError::BadChecksum);
+    }
+    let fields = body.get(..20).ok_or(RecordError::BadFields)?;
+    let (topic_len, event_len, data_len) = (u32_at(fields, 8), u32_at(fields, 12), u32_at(fields, 16));
+    let event_bytes = if event_len == NO_EVENT { 0 } else { event_len as u64 };
+    let needed = 20 + u64::from(topic_len) + event_bytes + u64::from(data_len);
+    if needed != body.len() as u64 || std::str::from_utf8(&body[20..]).is_err() {
+        return Err(RecordError::BadFields);
+    }
+    Ok(Decoded::Whole(u64_at(fields, 0), total))
+}
+
+/// Reads and checks the record at the start of `bytes`.
+///
+/// # Errors
+///
+/// [`RecordError::BadLength`], [`RecordError::BadChecksum`] or
+/// [`RecordError::BadFields`].
+pub fn decode_record(bytes: &[u8]) -> Result<Decoded<Record>, RecordError> {
+    let total = match record_len(bytes)? {
+        Decoded::Whole((), total) => total,
+        Decoded::Incomplete => return Ok(Decoded::Incomplete),
+    };
+    let body = &bytes[RECORD_PREFIX_BYTES..total];
+    if crc32(body) != u32_at(bytes, 4) {
+        return Err(RecordError::BadChecksum);
+    }
+    let fields = body.get(..20).ok_or(RecordError::BadFields)?;
+    let seq = u64_at(fields, 0);
+    let (topic_len, event_len, data_len) = (u32_at(fields, 8), u32_at(fields, 12), u32_at(fields, 16));
+    let event_bytes = if event_len == NO_EVENT { 0 } else { event_len as usize };
+    let needed = 20 + topic_len as usize + event_bytes + data_len as usize;
+    if needed != body.len() {
+        return Err(RecordError::BadFields);
+    }
+    let text = |from: usize, len: usize| {
+        String::from_utf8(body[from..from + len].to_vec()).map_err(|_| RecordError::BadFields)
+    };
+    let topic = text(20, topic_len as usize)?;
+    let event_at = 20 + topic_len as usize;
+    let event = (event_len != NO_EVENT).then(|| text(event_at, event_bytes)).transpose()?;
+    let data = text(event_at + event_bytes, data_len as usize)?;
+    Ok(Decoded::Whole(Record { seq, topic, event, data }, total))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64, topic: &str, event: Option<&str>, data: &str) -> (Record, Vec<u8>) {
+        let mut bytes = Vec::new();
+        encode_record(seq, topic, event, data, &mut bytes);
+        let record =
+            Record { seq, topic: topic.to_owned(), event: event.map(str::to_owned), data: data.to_owned() };
+        (record, bytes)
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        // The check value of CRC-32/ISO-HDLC for "123456789".
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn records_round_trip() {
+        for (seq, topic, event, data) in [
+            (1, "default", None, ""),
+            (2, "room/a", Some("reading"), "21.5\n21.7"),
+            (u64::MAX, "t", Some(""), "ünïcode"),
+        ] {
+            let (expected, bytes) = record(seq, topic, event, data);
+            assert_eq!(decode_record(&bytes), Ok(Decoded::Whole(expected, bytes.len())));
+            assert_eq!(record_len(&bytes), Ok(Decoded::Whole((), bytes.len())));
+            assert_eq!(verify_record(&bytes), Ok(Decoded::Whole(seq, bytes.len())));
+        }
+        let (_, smallest) = record(1, "t", None, "");
+        assert_eq!(smallest.len(), MIN_RECORD_BYTES);
+    }
+
+    #[test]
+    fn every_proper_prefix_of_a_record_or_header_is_incomplete() {
+        let (_, bytes) = record(7, "room/a", Some("reading"), "21.5");
+        for end in 0..bytes.len() {
+            assert_eq!(decode_record(&bytes[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+            assert_eq!(verify_record(&bytes[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+        }
+        let mut header = Vec::new();
+        encode_header(Header { run: 1_795_633_887_897, first_seq: 1 }, &mut header);
+        for end in 0..header.len() {
+            assert_eq!(decode_header(&header[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+        }
+        assert_eq!(
+            decode_header(&header),
+            Ok(Decoded::Whole(Header { run: 1_795_633_887_897, first_seq: 1 }, HEADER_BYTES))
+        );
+    }
+
+    #[test]
+    fn damaged_bytes_are_named_errors() {
+        let (_, bytes) = record(7, "room/a", Some("reading"), "21.5");
+        // Any single flipped byte in the body breaks the checksum.
+        for at in RECORD_PREFIX_BYTES..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x40;
+            assert_eq!(decode_record(&flipped), Err(RecordError::BadChecksum), "byte {at}");
+            assert_eq!(verify_record(&flipped), Err(RecordError::BadChecksum), "byte {at}");
+        }
+        let mut wrong_crc = bytes.clone();
+        wrong_crc[4] ^= 1;
+        assert_eq!(decode_record(&wrong_crc), Err(RecordError::BadChecksum));
+        let huge = [0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0];
+        assert_eq!(decode_record(&huge), Err(RecordError::BadLength(0x7FFF_FFFF)));
+        assert_eq!(decode_record(&[0; 8]), Err(RecordError::BadLength(0)));
+        // A checksum that holds over fields that do not.
+        let mut body = vec![0u8; 20];
+        body[8] = 200; // a topic longer than the body
+        let mut lying = Vec::new();
+        lying.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        lying.extend_from_slice(&crc32(&body).to_le_bytes());
+        lying.extend_from_slice(&body);
+        assert_eq!(decode_record(&lying), Err(RecordError::BadFields));
+        assert_eq!(verify_record(&lying), Err(RecordError::BadFields));
+        // Headers.
+        assert_eq!(decode_header(b"GARBAGE!whatever"), Err(RecordError::NotAJournal));
+        assert_eq!(decode_header(b"x"), Err(RecordError::NotAJournal));
+        let mut future = Vec::new();
+        encode_header(Header { run: 1, first_seq: 1 }, &mut future);
+        future[8] = 9;
+        assert_eq!(decode_header(&future), Err(RecordError::UnknownVersion(9)));
+    }
+}

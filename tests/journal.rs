@@ -1,0 +1,369 @@
+//! `--journal`: nothing acknowledged is lost on restart, with the real
+//! binary, a real file and real signals.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{read_until, Running};
+
+const SSED: &str = env!("CARGO_BIN_EXE_ssed");
+const TOKEN: &str = "journal-token";
+
+/// A fresh directory for one test's journal, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("ssed-journal-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.0.join("events.journal")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn serve(journal: &Path, extra: &[&str]) -> Running {
+    let journal = journal.to_string_lossy().into_owned();
+    let mut flags = vec!["--journal", &journal, "--publish-token", TOKEN, "--interval", "200"];
+    flags.extend_from_slice(extra);
+    support::run_binary(&flags)
+}
+
+/// POSTs one event; the id when acknowledged, the status line otherwise.
+fn publish(addr: SocketAddr, query: &str, data: &str) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|error| error.to_string())?;
+    let request = format!(
+        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{data}",
+        data.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|error| error.to_string())?;
+    match answer.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.trim().to_owned()),
+        _ => Err(answer.lines().next().unwrap_or("no answer").to_owned() + &answer),
+    }
+}
+
+/// Every `id:`/`data:` pair a client with `last_event_id` gets, until the
+/// event with `until_data` arrived; also whether `missed` came.
+fn replay(
+    addr: SocketAddr,
+    target: &str,
+    last_event_id: &str,
+    until_data: &str,
+) -> (Vec<(String, String)>, bool) {
+    let mut stream = support::connect(addr);
+    let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\nLast-Event-ID: {last_event_id}\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    let text = read_until(&mut stream, &format!("data: {until_data}\n\n"), 1);
+    let missed = text.contains("event: missed");
+    let events = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let id = block.lines().find_map(|line| line.strip_prefix("id: "))?;
+            let data = block.lines().find_map(|line| line.strip_prefix("data: "))?;
+            Some((id.to_owned(), data.to_owned()))
+        })
+        .collect();
+    (events, missed)
+}
+
+/// Runs ssed with `args` until it exits (5 s at most); its exit code and stderr.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(SSED)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssed");
+    let started = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            support::end_child(&mut child);
+            panic!("ssed {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
+    (status, stderr)
+}
+
+fn kill_9(server: &mut Running) {
+    support::signal(&server.child, "KILL");
+    let _ = server.child.wait();
+}
+
+#[test]
+fn a_kill_9_loses_nothing_acknowledged_and_ids_carry_on() {
+    let dir = TempDir::new("kill9");
+    let mut server = serve(&dir.journal(), &["--history", "2000"]);
+    let addr = server.addr;
+    // Publish up to 1,000 events; the test kills the server after a
+    // pseudo-random number of acknowledgements (seeded by the clock).
+    let kill_after =
+        100 + (std::process::id() as usize * 7919 + Instant::now().elapsed().subsec_nanos() as usize) % 800;
+    let publisher = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for n in 0..1_000 {
+            match publish(addr, "?topic=room/a", &format!("event {n}")) {
+                Ok(id) => acked.push((id, format!("event {n}"))),
+                Err(_) => break,
+            }
+        }
+        acked
+    });
+    support::eventually(Duration::from_secs(30), "acknowledgements", || {
+        std::fs::metadata(dir.journal()).map_or(0, |meta| meta.len()) > kill_after as u64 * 40
+    });
+    kill_9(&mut server);
+    let acked = publisher.join().expect("publisher");
+    assert!(acked.len() > 50, "only {} acknowledged before the kill", acked.len());
+
+    let restarted = serve(&dir.journal(), &["--history", "2000"]);
+    let (first_id, _) = &acked[0];
+    let (last_id, last_data) = acked.last().expect("acknowledged events").clone();
+    let (events, missed) = replay(restarted.addr, "/events?topic=room/a", first_id, &last_data);
+    assert!(!missed, "a missed signal after a restart");
+    // Every acknowledged event after the first, in order, each once. An
+    // event stored but not acknowledged when the kill came may follow.
+    let ids: Vec<&String> = events.iter().map(|(id, _)| id).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "duplicates");
+    assert_eq!(events[..acked.len() - 1], acked[1..], "replay after {first_id}");
+    // New ids carry on from the old ones, in the same run.
+    let next = publish(restarted.addr, "?topic=room/a", "after").expect("publish after restart");
+    let seq =
+        |id: &str| id.split_once('-').map(|(run, seq)| (run.to_owned(), seq.parse::<u64>().unwrap_or(0)));
+    let (last_run, last_seq) = seq(&last_id).expect("id");
+    let (next_run, next_seq) = seq(&next).expect("id");
+    assert_eq!(next_run, last_run, "the run part changed at restart");
+    assert!(next_seq > last_seq, "{next} after {last_id}");
+}
+
+/// Publishes `data` values, then stops the server (kill -9).
+fn journal_with(journal: &Path, data: &[&str]) -> Vec<String> {
+    let mut server = serve(journal, &[]);
+    let ids = data.iter().map(|data| publish(server.addr, "", data).expect("publish")).collect();
+    kill_9(&mut server);
+    ids
+}
+
+#[test]
+fn a_torn_tail_is_cut_off_and_logged_and_the_server_starts() {
+    let dir = TempDir::new("torn");
+    let ids = journal_with(&dir.journal(), &["one", "two", "three"]);
+    let length = std::fs::metadata(dir.journal()).expect("journal").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.journal())
+        .expect("open")
+        .set_len(length - 5)
+        .expect("truncate");
+    let server = serve(&dir.journal(), &[]);
+    let torn = server.line_with("torn tail");
+    assert!(torn.contains("cut ") && torn.contains(" bytes at offset "), "{torn}");
+    let (events, missed) = replay(server.addr, "/events", &ids[0], "two");
+    assert_eq!(events, [(ids[1].clone(), "two".to_owned())]);
+    assert!(!missed);
+    publish(server.addr, "", "four").expect("publishing goes on");
+}
+
+#[test]
+fn a_flipped_byte_keeps_what_came_before_it_and_never_replays_garbage() {
+    let dir = TempDir::new("flipped");
+    let ids = journal_with(&dir.journal(), &["one", "two", "three", "four"]);
+    let mut bytes = std::fs::read(dir.journal()).expect("journal");
+    let at = bytes.windows(5).position(|window| window == b"three").expect("record three");
+    bytes[at] ^= 0x20;
+    std::fs::write(dir.journal(), &bytes).expect("write");
+    let server = serve(&dir.journal(), &[]);
+    let corrupt = server.line_with("CORRUPT");
+    assert!(corrupt.contains("record checksum does not match"), "{corrupt}");
+    let fifth = publish(server.addr, "", "five").expect("publish");
+    let (events, missed) = replay(server.addr, "/events", &ids[0], "five");
+    assert!(!missed);
+    let data: Vec<&str> = events.iter().map(|(_, data)| data.as_str()).collect();
+    assert_eq!(data, ["two", "five"], "nothing from the damaged record on");
+    // Ids are never given out twice, not even those of the dropped records.
+    let seq = |id: &str| id.rsplit('-').next().and_then(|seq| seq.parse::<u64>().ok()).unwrap_or(0);
+    assert!(seq(&fifth) > seq(&ids[3]), "{fifth} reuses an id up to {}", ids[3]);
+}
+
+#[test]
+fn an_empty_file_is_a_new_journal() {
+    let dir = TempDir::new("empty");
+    std::fs::write(dir.journal(), b"").expect("empty file");
+    let server = serve(&dir.journal(), &[]);
+    let id = publish(server.addr, "", "first").expect("publish");
+    assert!(id.ends_with("-1"), "{id}");
+}
+
+#[test]
+fn files_that_are_not_a_journal_it_can_use_stop_the_start_with_one_line() {
+    let dir = TempDir::new("refusals");
+    let garbage = dir.0.join("garbage");
+    std::fs::write(&garbage, b"this is somebody else's file\n").expect("write");
+    let future = dir.0.join("future");
+    let mut header = b"SSEDJRNL".to_vec();
+    header.extend_from_slice(&9u32.to_le_bytes());
+    header.extend_from_slice(&[0; 16]);
+    std::fs::write(&future, &header).expect("write");
+    let cases: [(&Path, &str); 4] = [
+        (&garbage, "not an ssed journal"),
+        (&future, "journal format version 9; this ssed reads version 1"),
+        (&dir.0, "is a directory"),
+        (Path::new("/sys/ssed.journal"), "cannot create /sys/ssed.journal.lock"),
+    ];
+    for (path, reason) in cases {
+        let (status, stderr) = run_to_exit(&["--journal", &path.to_string_lossy()]);
+        assert_eq!(status, Some(1), "{path:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(reason) && stderr.contains(&*path.to_string_lossy()), "{path:?}: {stderr}");
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
+    // A second server on the same journal.
+    let first = serve(&dir.journal(), &[]);
+    let (status, stderr) = run_to_exit(&["--journal", &dir.journal().to_string_lossy()]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("in use by another ssed") && stderr.contains("events.journal"), "{stderr}");
+    publish(first.addr, "", "the first server still serves").expect("publish");
+}
+
+#[test]
+fn segments_rotate_within_the_bound_and_still_cover_the_history() {
+    let dir = TempDir::new("rotate");
+    let bound: u64 = 16 * 1024;
+    let bound_flag = bound.to_string();
+    let mut server = serve(&dir.journal(), &["--journal-max-bytes", &bound_flag, "--history", "50"]);
+    let payload = "x".repeat(100);
+    let mut ids = Vec::new();
+    for n in 0..600 {
+        ids.push(publish(server.addr, "", &format!("{n} {payload}")).expect("publish"));
+        let on_disk: u64 = std::fs::read_dir(&dir.0)
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.metadata().ok().map(|meta| meta.len()))
+            .sum();
+        // The bound, and at most the one record being written past it.
+        assert!(on_disk <= bound + 200, "{on_disk} bytes on disk after {n} events");
+    }
+    let segments = std::fs::read_dir(&dir.0).expect("list").count();
+    assert!(segments >= 3, "{segments} files: no rotation");
+    kill_9(&mut server);
+    let restarted = serve(&dir.journal(), &["--journal-max-bytes", &bound_flag, "--history", "50"]);
+    let (events, missed) = replay(restarted.addr, "/events", &ids[549], &format!("599 {payload}"));
+    assert!(!missed, "the last 50 events are on disk");
+    assert_eq!(events.len(), 50);
+    assert_eq!(events[0].0, ids[550]);
+}
+
+#[test]
+fn replay_after_a_restart_keeps_to_the_subscribed_topics() {
+    let dir = TempDir::new("topics");
+    let mut server = serve(&dir.journal(), &[]);
+    let first = publish(server.addr, "?topic=a", "a1").expect("publish");
+    publish(server.addr, "?topic=b", "b1").expect("publish");
+    publish(server.addr, "?topic=a", "a2").expect("publish");
+    publish(server.addr, "", "d1").expect("publish");
+    kill_9(&mut server);
+    let restarted = serve(&dir.journal(), &[]);
+    let (events, missed) = replay(restarted.addr, "/events?topic=a", &first, "a2");
+    assert!(!missed);
+    assert_eq!(events.iter().map(|(_, data)| data.as_str()).collect::<Vec<_>>(), ["a2"]);
+}
+
+/// A small tmpfs mounted for one test; unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// `None` (after saying so) where mounting needs privileges this
+    /// process lacks; in CI, which runs as root, a failure.
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            assert!(std::env::var_os("CI").is_none(), "CI runs as root and must be able to mount a tmpfs");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED a_full_disk_refuses_the_publish_and_leaves_no_partial_record: mounting a small tmpfs needs root"
+            );
+            return None;
+        }
+        Some(SmallDisk(dir.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_the_publish_and_leaves_no_partial_record() {
+    let dir = TempDir::new("full");
+    let Some(_disk) = SmallDisk::mount(&dir.0, "256k") else { return };
+    // Most of the disk taken by something else.
+    let filler = dir.0.join("filler");
+    std::fs::write(&filler, vec![0u8; 200 * 1024]).expect("filler");
+    let server = support::start(|config| {
+        config.journal = Some(dir.journal());
+        config.publish_token = Some(ssed::Secret(TOKEN.to_owned()));
+    });
+    let publisher = server.handle.publisher();
+    let data = "d".repeat(2000);
+    let mut acknowledged = 0u64;
+    let refusal = loop {
+        match publisher.publish(None, &data) {
+            Ok(_) => acknowledged += 1,
+            Err(error) => break error,
+        }
+        assert!(acknowledged < 1000, "the disk never filled");
+    };
+    assert!(matches!(refusal, ssed::PublishError::Unavailable(_)), "{refusal:?}");
+    assert!(refusal.to_string().starts_with("could not store the event"), "{refusal}");
+    // Over HTTP: 503 with Retry-After, and the server keeps serving.
+    let answer = publish(server.addr, "", &data).expect_err("refused");
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    assert!(answer.contains("\r\nRetry-After: 3\r\n"), "{answer}");
+    let health = support::exchange(&server, &support::get("/healthz"));
+    assert!(health.ends_with("ok\n"), "{health}");
+    // No part of a refused record remains: the file is the header and the
+    // acknowledged records, to the byte (8 bytes of length and checksum,
+    // 20 of sequence number and field lengths, "default" and the data).
+    let record_bytes = 8 + 20 + "default".len() as u64 + data.len() as u64;
+    let length = std::fs::metadata(dir.journal()).expect("journal").len();
+    assert_eq!(length, 28 + acknowledged * record_bytes);
+    // Space returns: publishing works again.
+    std::fs::remove_file(&filler).expect("free the space");
+    publisher.publish(None, &data).expect("a publish once there is room");
+    publish(server.addr, "", "over http too").expect("an HTTP publish once there is room");
+}
