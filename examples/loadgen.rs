@@ -21,6 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const USAGE: &str = "\
 usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
        loadgen --startup PATH-TO-SSED [--port N]   (time from exec to accepting, 20 runs)
+       loadgen --publish-for SECONDS --url http://127.0.0.1:PORT/publish --token T
+                                                    (one publish after another: events/s)
   --streams N        streams to hold [1000]
   --ramp N           new connections per second [2000]
   --hold SECONDS     how long to hold them all, after the ramp [20]
@@ -292,6 +294,48 @@ fn fan_out_counters(addr: SocketAddr) -> Option<[u64; 3]> {
     ])
 }
 
+/// Publishes one event after another, each on its own connection and
+/// acknowledged before the next, for the given seconds; prints events/s.
+fn measure_publishing() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|arg| arg == flag).and_then(|at| args.get(at + 1)).cloned();
+    let seconds: u64 = value("--publish-for").and_then(|text| text.parse().ok()).unwrap_or(5).clamp(1, 60);
+    let url = value("--url").unwrap_or_default();
+    let token = value("--token").unwrap_or_default();
+    let Some(authority) = url.strip_prefix("http://").and_then(|rest| rest.split('/').next()) else {
+        eprintln!("loadgen: --publish-for needs --url http://127.0.0.1:PORT/publish");
+        std::process::exit(2);
+    };
+    let addr: SocketAddr = match authority.parse() {
+        Ok(addr) if SocketAddr::ip(&addr).is_loopback() => addr,
+        _ => {
+            eprintln!("loadgen: {authority:?} is not a loopback IP:port");
+            std::process::exit(2);
+        }
+    };
+    let body = "x".repeat(100);
+    let request = format!(
+        "POST /publish HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let started = Instant::now();
+    let (mut acknowledged, mut refused) = (0u64, 0u64);
+    while started.elapsed() < Duration::from_secs(seconds) && acknowledged + refused < 10_000_000 {
+        let Ok(mut socket) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { continue };
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = socket.write_all(request.as_bytes());
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        if answer.starts_with(b"HTTP/1.1 200") {
+            acknowledged += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    let rate = acknowledged as f64 / started.elapsed().as_secs_f64();
+    println!("publishing        {rate:.0} events/s acknowledged ({acknowledged} in {seconds} s, {refused} refused; 100-byte events, one connection each)");
+}
+
 /// Starts the server binary 20 times on a fixed loopback port and times
 /// how long after exec it accepts its first connection.
 fn measure_startup(binary: &str, port: u16) {
@@ -334,6 +378,9 @@ fn main() {
             _ => 18_099,
         };
         return measure_startup(&binary, port);
+    }
+    if std::env::args().nth(1).as_deref() == Some("--publish-for") {
+        return measure_publishing();
     }
     let options = match parse_options() {
         Ok(options) => Arc::new(options),

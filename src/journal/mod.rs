@@ -27,7 +27,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use record::{decode_header, decode_record, encode_header, encode_record, verify_record, Decoded, Header};
+use record::{
+    decode_header, decode_record, encode_header, encode_record, record_len, verify_record, Decoded, Header,
+};
 use record::{RecordError, HEADER_BYTES, MIN_RECORD_BYTES};
 
 use crate::hub::{Restored, Store};
@@ -129,16 +131,22 @@ pub(crate) fn open(path: &Path, options: Options) -> Result<Opened, JournalError
         Err(error) if error.kind() == io::ErrorKind::NotFound => None,
         Err(error) => return Err(failed(path, format_args!("cannot read: {error}"))),
     };
-    let active_scan = bytes.as_deref().map(|bytes| scan(path, bytes)).transpose()?;
+    let active_scan = bytes.as_deref().map(|bytes| scan(path, bytes, true)).transpose()?;
     let mut next_seq = 1;
     let mut run = None;
-    // The newest sealed segment tells where ids stand when the active one is
-    // new, empty or gone.
-    if let Some(newest) = sealed.back() {
+    let active_usable = active_scan.as_ref().is_some_and(|found| found.good_end >= HEADER_BYTES);
+    // The active segment's header says where ids stand even when it holds no
+    // record yet; only when it is gone or torn does the newest sealed one.
+    if let (false, Some(newest)) = (active_usable, sealed.back()) {
         let bytes = read_segment(&newest.path)?;
-        let found = scan(&newest.path, &bytes)?;
+        let found = scan(&newest.path, &bytes, false)?;
         run = Some(found.header.run);
-        next_seq = found.records.last().map_or(found.header.first_seq, |&(seq, _, _)| seq + 1);
+        next_seq = found.header.first_seq;
+        if let Some(&(_, at, _)) = found.records.last() {
+            if let Ok(Decoded::Whole(record, _)) = decode_record(&bytes[at..]) {
+                next_seq = record.seq + 1;
+            }
+        }
     }
     if let Some(found) = active_scan.as_ref().filter(|found| found.good_end >= HEADER_BYTES) {
         run = Some(found.header.run);
@@ -210,8 +218,12 @@ pub(crate) fn open(path: &Path, options: Options) -> Result<Opened, JournalError
     Ok(Opened { journal, restored, notes })
 }
 
-/// Checks a segment: its header, then each record, without decoding.
-fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, JournalError> {
+/// Walks a segment: its header, then each record, without decoding. With
+/// `verify`, every record's checksum and fields are checked (the active
+/// segment, where a crash leaves its marks); without, only lengths are
+/// followed (sealed segments, whose records are checked when decoded) and
+/// the sequence numbers are left 0.
+fn scan(path: &Path, bytes: &[u8], verify: bool) -> Result<Scan, JournalError> {
     let header = match decode_header(bytes).map_err(|error| failed(path, error))? {
         Decoded::Whole(header, _) => header,
         // Empty, or torn inside the header: nothing in it was acknowledged.
@@ -230,7 +242,15 @@ fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, JournalError> {
         if at == bytes.len() {
             break None;
         }
-        match verify_record(&bytes[at..]) {
+        let step = if verify {
+            verify_record(&bytes[at..])
+        } else {
+            record_len(&bytes[at..]).map(|found| match found {
+                Decoded::Whole((), len) => Decoded::Whole(0, len),
+                Decoded::Incomplete => Decoded::Incomplete,
+            })
+        };
+        match step {
             Ok(Decoded::Whole(seq, len)) => {
                 records.push((seq, at, len));
                 at += len;
@@ -254,31 +274,39 @@ fn restore(
     notes: &mut Vec<String>,
 ) -> Result<Restored, JournalError> {
     let mut events = Vec::new();
-    let take = |bytes: &[u8], found: &Scan, events: &mut Vec<_>| {
+    // Decodes (and so checks) the newest records of a segment, newest
+    // first; a damaged one ends what is taken from that segment.
+    let take = |bytes: &[u8], found: &Scan, events: &mut Vec<_>| -> Option<(usize, RecordError)> {
         for &(_, at, _) in found.records.iter().rev() {
             if events.len() == history {
                 break;
             }
-            if let Ok(Decoded::Whole(record, _)) = decode_record(&bytes[at..]) {
-                if let Ok(topic) = TopicName::new(&record.topic) {
-                    events.push((record.seq, topic, record.event, record.data));
+            match decode_record(&bytes[at..]) {
+                Ok(Decoded::Whole(record, _)) => {
+                    if let Ok(topic) = TopicName::new(&record.topic) {
+                        events.push((record.seq, topic, record.event, record.data));
+                    }
                 }
+                Ok(Decoded::Incomplete) => break,
+                Err(error) => return Some((at, error)),
             }
         }
+        None
     };
     if let (Some(found), Some(bytes)) = (active, active_bytes) {
-        take(bytes, found, &mut events);
+        // Verified already by the scan.
+        let _ = take(bytes, found, &mut events);
     }
+    // Sealed segments, newest first, only as far back as the history
+    // reaches: older ones are never read (their record counts stay 0, which
+    // only means they are not needed for the history).
     for segment in sealed.iter_mut().rev() {
-        let bytes = read_segment(&segment.path)?;
-        let found = scan(&segment.path, &bytes)?;
-        segment.records = found.records.len() as u64;
-        if let Some((at, Some(error))) = found.trouble {
-            notes.push(format!(
-                "journal {}: CORRUPT record at offset {at} ({error}); the records after it are not read",
-                segment.path.display()
-            ));
+        if events.len() == history {
+            break;
         }
+        let bytes = read_segment(&segment.path)?;
+        let found = scan(&segment.path, &bytes, false)?;
+        segment.records = found.records.len() as u64;
         if found.header.run != run {
             notes.push(format!(
                 "journal {}: from another journal (run {}); not read",
@@ -287,8 +315,13 @@ fn restore(
             ));
             continue;
         }
-        if events.len() < history {
-            take(&bytes, &found, &mut events);
+        let damage = found.trouble.and_then(|(at, error)| error.map(|error| (at, error)));
+        if let Some((at, error)) = take(&bytes, &found, &mut events).or(damage) {
+            notes.push(format!(
+                "journal {}: CORRUPT record at offset {at} ({error}); what lies before it in that segment is not restored",
+                segment.path.display()
+            ));
+            break;
         }
     }
     events.reverse();
