@@ -61,6 +61,7 @@
 pub mod clock;
 pub mod config;
 pub mod request;
+pub mod resp;
 pub mod response;
 pub mod routes;
 pub mod sse;

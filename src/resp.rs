@@ -121,7 +121,12 @@ pub fn parse_reply(buf: &[u8], limits: &Limits) -> Result<Parsed, RespError> {
 }
 
 /// The reply starting at `at`, and where it ends; `None` when incomplete.
-fn parse_at(buf: &[u8], at: usize, limits: &Limits, depth: usize) -> Result<Option<(Reply, usize)>, RespError> {
+fn parse_at(
+    buf: &[u8],
+    at: usize,
+    limits: &Limits,
+    depth: usize,
+) -> Result<Option<(Reply, usize)>, RespError> {
     let Some(&kind) = buf.get(at) else { return Ok(None) };
     if !matches!(kind, b'+' | b'-' | b':' | b'$' | b'*') {
         return Err(RespError::UnknownType(kind));
@@ -255,9 +260,19 @@ mod tests {
             ),
         ];
         for (bytes, expected) in cases {
-            assert_eq!(parse(bytes), Ok(Parsed::Whole(expected, bytes.len())), "{:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                parse(bytes),
+                Ok(Parsed::Whole(expected, bytes.len())),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
             for end in 0..bytes.len() {
-                assert_eq!(parse(&bytes[..end]), Ok(Parsed::Incomplete), "{end} of {:?}", String::from_utf8_lossy(bytes));
+                assert_eq!(
+                    parse(&bytes[..end]),
+                    Ok(Parsed::Incomplete),
+                    "{end} of {:?}",
+                    String::from_utf8_lossy(bytes)
+                );
             }
         }
         // What follows a reply is not part of it.

@@ -367,3 +367,36 @@ fn a_full_disk_refuses_the_publish_and_leaves_no_partial_record() {
     publisher.publish(None, &data).expect("a publish once there is room");
     publish(server.addr, "", "over http too").expect("an HTTP publish once there is room");
 }
+
+#[test]
+fn a_stdin_line_the_full_disk_cannot_take_is_logged_not_counted() {
+    let dir = TempDir::new("full-stdin");
+    let Some(_disk) = SmallDisk::mount(&dir.0, "64k") else { return };
+    let filler = dir.0.join("filler");
+    std::fs::write(&filler, vec![0u8; 60 * 1024]).expect("filler");
+    let journal = dir.journal().to_string_lossy().into_owned();
+    let mut server = support::run_binary(&["--journal", &journal, "--stdin"]);
+    let mut stdin = server.child.stdin.take().expect("stdin");
+    // Lines of 1,000 bytes until the disk is full, then the end of input.
+    let line = format!("{}\n", "s".repeat(1000));
+    for _ in 0..10 {
+        stdin.write_all(line.as_bytes()).expect("write stdin");
+    }
+    drop(stdin);
+    let refused = server.line_with("not published");
+    assert!(refused.contains("stdin: line ") && refused.contains("could not store the event"), "{refused}");
+    let summary = server.line_with("end of input");
+    let failed_lines: u64 = summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" failed); still serving"))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(failed_lines > 0, "{summary}");
+    let published: u64 = summary
+        .split("after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert_eq!(published + failed_lines, 10, "{summary}");
+}
