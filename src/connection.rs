@@ -129,9 +129,13 @@ fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: Ve
             let text = shared.metrics_text();
             answer::ok(socket, shared, "text/plain; version=0.0.4; charset=utf-8", text.as_bytes(), head_only)
         }
-        Route::Serve { resource: Resource::Health, head_only } => {
-            answer::ok(socket, shared, "text/plain; charset=utf-8", b"ok\n", head_only)
-        }
+        Route::Serve { resource: Resource::Health, head_only } => answer::ok(
+            socket,
+            shared,
+            "text/plain; charset=utf-8",
+            shared.health_text().as_bytes(),
+            head_only,
+        ),
         Route::Serve { resource: Resource::DemoPage, head_only } => {
             answer::ok(socket, shared, "text/html; charset=utf-8", DEMO_PAGE.as_bytes(), head_only)
         }

@@ -83,6 +83,8 @@ mod head;
 mod journal;
 mod pings;
 mod publish;
+#[cfg(feature = "redis")]
+mod redis;
 pub mod stdin;
 // Floor 3: the accept loop.
 mod server;

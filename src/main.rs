@@ -3,7 +3,15 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let config = match ssed::parse_args(std::env::args().skip(1), std::env::var("SSED_PUBLISH_TOKEN").ok()) {
+    let parsed = ssed::parse_args(std::env::args().skip(1), std::env::var("SSED_PUBLISH_TOKEN").ok());
+    let parsed = parsed.and_then(|command| match command {
+        ssed::Command::Run(mut config) => {
+            ssed::config::apply_redis_env(&mut config, std::env::var("SSED_REDIS_URL").ok())?;
+            Ok(ssed::Command::Run(config))
+        }
+        other => Ok(other),
+    });
+    let config = match parsed {
         Ok(ssed::Command::Run(config)) => *config,
         Ok(ssed::Command::Help) => {
             print!("{}", ssed::USAGE);

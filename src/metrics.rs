@@ -51,6 +51,8 @@ pub(crate) struct Gauges {
     pub(crate) live_connections: usize,
     pub(crate) max_clients: usize,
     pub(crate) os_ceiling: Option<usize>,
+    /// With `--redis`: the reader is connected, and its reconnects.
+    pub(crate) redis: Option<(bool, u64)>,
     pub(crate) events_published: u64,
     pub(crate) topics_followed: usize,
     pub(crate) deliveries: u64,
@@ -180,6 +182,15 @@ impl Metrics {
             .zip(&self.error_answers)
             .map(|(status, counter)| (format!("{{status=\"{status}\"}}"), read(counter)))
             .collect();
+        if let Some((up, reconnects)) = gauges.redis {
+            family("ssed_redis_up", "gauge", "1 while the Redis reader is connected.", &one(u64::from(up)));
+            family(
+                "ssed_redis_reconnects_total",
+                "counter",
+                "Times the Redis reader lost Redis and tried again.",
+                &one(reconnects),
+            );
+        }
         family(
             "ssed_log_lines_dropped_total",
             "counter",
@@ -210,6 +221,7 @@ mod tests {
             live_connections: 3,
             max_clients: 512,
             os_ceiling: Some(960),
+            redis: Some((true, 2)),
             events_published: 9,
             topics_followed: 2,
             deliveries: 7,
@@ -226,6 +238,8 @@ mod tests {
             "ssed_error_answers_total{status=\"431\"} 1\n",
             "ssed_events_published_total 9\n",
             "ssed_os_connection_ceiling 960\n",
+            "ssed_redis_up 1\n",
+            "ssed_redis_reconnects_total 2\n",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

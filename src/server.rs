@@ -25,14 +25,18 @@ use crate::clock::http_date;
 use crate::close::CloseReason;
 use crate::config::Config;
 use crate::connection;
+#[cfg(feature = "redis")]
+use crate::hub::Upstream;
 use crate::hub::{Hub, Publisher};
 use crate::journal;
 use crate::log::log;
 use crate::metrics::TurnedAway;
 use crate::queue::Bounded;
+#[cfg(feature = "redis")]
+use crate::redis::{self, RedisStream};
 use crate::response::{busy_stream, error_body, Whole};
 use crate::routes::{route, Resource, Route};
-use crate::state::{ConnectionSlot, Shared};
+use crate::state::{ConnectionSlot, RedisStatus, Shared};
 
 /// Connections waiting for the refusal thread; past this many, the accept
 /// loop closes a connection it cannot serve without a word (a browser
@@ -87,7 +91,19 @@ impl Server {
     /// With `--journal`, the journal is opened and read first: its errors
     /// (in use, not a journal, unwritable) come before anything listens.
     pub fn bind(mut config: Config) -> io::Result<Server> {
+        #[cfg(feature = "redis")]
+        let mut redis = None;
         let hub = Arc::new(match &config.journal {
+            #[cfg(feature = "redis")]
+            None if config.redis.is_some() => {
+                let url = config.redis.clone().ok_or_else(|| io::Error::other("no Redis URL"))?;
+                redis::check_auth(&url).map_err(io::Error::other)?;
+                let stream = Arc::new(RedisStream::new(url, config.redis_stream.clone(), config.history));
+                redis = Some(stream);
+                let upstream: Arc<dyn Upstream> =
+                    redis.clone().ok_or_else(|| io::Error::other("no Redis"))?;
+                Hub::with_upstream(config.history, config.max_event_bytes, upstream)
+            }
             None => Hub::new(config.history, config.max_event_bytes),
             Some(path) => {
                 let options = journal::Options {
@@ -122,7 +138,16 @@ impl Server {
             }
             (config.max_clients, config.max_pending) = (max_clients, max_pending);
         }
-        let shared = Arc::new(Shared::new(config, local_addr, hub, ceiling.map(|found| found.connections)));
+        #[cfg(feature = "redis")]
+        let redis_status = redis.as_ref().map(|_| Arc::new(RedisStatus::default()));
+        #[cfg(feature = "redis")]
+        if let (Some(stream), Some(status)) = (&redis, &redis_status) {
+            stream.start_reader(&hub, Arc::clone(status), config.history);
+        }
+        #[cfg(not(feature = "redis"))]
+        let redis_status: Option<Arc<RedisStatus>> = None;
+        let connections = ceiling.map(|found| found.connections);
+        let shared = Arc::new(Shared::new(config, local_addr, hub, connections, redis_status));
         Ok(Server { listener, shared, clamped })
     }
 

@@ -13,7 +13,7 @@
 //! Not here: sockets (see `connection.rs`) and the accept loop (`server.rs`).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -24,6 +24,15 @@ use crate::hub::Hub;
 use crate::log::log;
 use crate::metrics::{Gauges, Metrics};
 use crate::response::event_stream_head;
+
+/// How the link to Redis is doing (`--redis`), for `/metrics` and `/healthz`.
+#[derive(Default)]
+pub(crate) struct RedisStatus {
+    /// The reader is connected.
+    pub(crate) up: AtomicBool,
+    /// Times the reader lost Redis and tried again.
+    pub(crate) reconnects: AtomicU64,
+}
 
 /// State every connection thread shares with the accept loop.
 pub(crate) struct Shared {
@@ -38,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) os_ceiling: Option<usize>,
     /// Whether the operator was told, once, why `/publish` answers 404.
     pub(crate) told_publishing_off: AtomicBool,
+    /// The Redis link, with `--redis`.
+    pub(crate) redis: Option<Arc<RedisStatus>>,
 }
 
 impl Shared {
@@ -47,6 +58,7 @@ impl Shared {
         local_addr: SocketAddr,
         hub: Arc<Hub>,
         os_ceiling: Option<usize>,
+        redis: Option<Arc<RedisStatus>>,
     ) -> Shared {
         Shared {
             hub,
@@ -58,6 +70,7 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             os_ceiling,
             told_publishing_off: AtomicBool::new(false),
+            redis,
         }
     }
 
@@ -71,6 +84,10 @@ impl Shared {
             live_connections: self.live_connections.load(Ordering::Acquire),
             max_clients: self.config.max_clients,
             os_ceiling: self.os_ceiling,
+            redis: self
+                .redis
+                .as_ref()
+                .map(|redis| (redis.up.load(Ordering::Relaxed), redis.reconnects.load(Ordering::Relaxed))),
             events_published: self.hub.published_count(),
         })
     }
@@ -93,6 +110,15 @@ impl Shared {
     pub(crate) fn connection_ended(&self, reason: CloseReason, line: std::fmt::Arguments<'_>) {
         self.metrics.disconnected(reason);
         self.log_connection(line);
+    }
+
+    /// The `/healthz` body: `ok`, and with `--redis` whether Redis is reachable.
+    pub(crate) fn health_text(&self) -> &'static str {
+        match &self.redis {
+            None => "ok\n",
+            Some(redis) if redis.up.load(Ordering::Relaxed) => "ok\nredis: reachable\n",
+            Some(_) => "ok\nredis: unreachable\n",
+        }
     }
 
     /// Whether `ServerHandle::shutdown` was called.

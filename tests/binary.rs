@@ -87,3 +87,15 @@ fn quiet_silences_connection_lines() {
     let line = server.stderr.recv_timeout(std::time::Duration::from_millis(300));
     assert!(line.is_err(), "quiet server logged {line:?}");
 }
+
+#[cfg(not(feature = "redis"))]
+#[test]
+fn redis_flags_in_a_build_without_the_redis_link_say_how_to_get_it() {
+    let output = Command::new(SSED).args(["--redis", "redis://127.0.0.1:6379"]).output().expect("run ssed");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("built without the Redis link") && stderr.contains("--features redis"),
+        "{stderr}"
+    );
+}

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use crate::request::Limits;
 
+mod redis_url;
+pub use redis_url::RedisUrl;
+
 /// The whole configuration of a server. Build it with `Config::default()`
 /// and change the fields you need; [`crate::Server::bind`] takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,11 @@ pub struct Config {
     /// `fdatasync` each journal write before acknowledging (`--fsync`):
     /// survives a power loss, not only a crash. Default off.
     pub fsync: bool,
+    /// Publish to and read from a Redis stream shared by several servers
+    /// (`--redis`, or `SSED_REDIS_URL`). Default none.
+    pub redis: Option<RedisUrl>,
+    /// The key of that stream (`--redis-stream`). Default `ssed`.
+    pub redis_stream: String,
 }
 
 /// A value that `Debug` never prints, so a token cannot leak into a log.
@@ -118,6 +126,8 @@ impl Default for Config {
             journal: None,
             journal_max_bytes: 64 << 20,
             fsync: false,
+            redis: None,
+            redis_stream: "ssed".to_owned(),
         }
     }
 }
@@ -152,6 +162,10 @@ impl fmt::Display for ArgError {
 
 impl std::error::Error for ArgError {}
 
+/// What a build without the `redis` feature says to `--redis`.
+const WITHOUT_REDIS: &str =
+    "--redis: this ssed was built without the Redis link; build it with: cargo build --release --features redis";
+
 /// The `--help` text. A unit test keeps its defaults equal to `Config::default()`.
 pub const USAGE: &str = "\
 usage: ssed [flags]
@@ -184,12 +198,17 @@ flags (default in brackets):
                            them after a restart [none: memory only]
   --journal-max-bytes N    journal disk use, k/m suffix ok [64m]
   --fsync                  fdatasync each event before acknowledging it
+  --redis URL              share events through a Redis stream:
+                           redis://[:PASSWORD@]HOST:PORT[/DB]
+                           (or set SSED_REDIS_URL, kept out of ps) [none]
+  --redis-stream KEY       the Redis stream's key [ssed]
   -h, --help               print this help
   -V, --version            print the version
 ";
 
 /// Parses the words after the program name. `env_publish_token` is the
-/// value of `SSED_PUBLISH_TOKEN`, used when `--publish-token` is not given.
+/// value of `SSED_PUBLISH_TOKEN`, used when `--publish-token` is not given;
+/// [`apply_redis_env`] does the same for `SSED_REDIS_URL`.
 ///
 /// # Errors
 ///
@@ -271,6 +290,23 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                 config.journal_max_bytes = bytes(&flag, &value()?, 16 * 1024, 1 << 40)? as u64;
             }
             "--fsync" => config.fsync = true,
+            "--redis" => {
+                let text = value()?;
+                config.redis =
+                    Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("--redis: {error}")))?);
+                if !cfg!(feature = "redis") {
+                    return Err(ArgError(WITHOUT_REDIS.to_owned()));
+                }
+            }
+            "--redis-stream" => {
+                let key = value()?;
+                if key.is_empty() || !key.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+                    return Err(ArgError(
+                        "--redis-stream: a key of printable ASCII without spaces".to_owned(),
+                    ));
+                }
+                config.redis_stream = key;
+            }
             _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
         }
     }
@@ -288,6 +324,12 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
     if config.stdin_event.is_some() && !config.stdin {
         return Err(ArgError("--stdin-event needs --stdin".to_owned()));
     }
+    if config.redis.is_some() && config.journal.is_some() {
+        return Err(ArgError(
+            "--redis and --journal together: with Redis, the Redis stream keeps the history; choose one"
+                .to_owned(),
+        ));
+    }
     if config.fsync && config.journal.is_none() {
         return Err(ArgError("--fsync needs --journal".to_owned()));
     }
@@ -301,6 +343,28 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
         )));
     }
     Ok(Command::Run(Box::new(config)))
+}
+
+/// Uses `SSED_REDIS_URL` (its value `env_redis_url`) when `--redis` was not
+/// given, with the same checks.
+///
+/// # Errors
+///
+/// An [`ArgError`] for a bad URL, or Redis together with `--journal`.
+pub fn apply_redis_env(config: &mut Config, env_redis_url: Option<String>) -> Result<(), ArgError> {
+    if config.redis.is_some() {
+        return Ok(());
+    }
+    let Some(text) = env_redis_url.filter(|text| !text.is_empty()) else { return Ok(()) };
+    config.redis =
+        Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("SSED_REDIS_URL: {error}")))?);
+    if !cfg!(feature = "redis") {
+        return Err(ArgError(WITHOUT_REDIS.to_owned()));
+    }
+    if config.journal.is_some() {
+        return Err(ArgError("SSED_REDIS_URL and --journal together: choose one".to_owned()));
+    }
+    Ok(())
 }
 
 fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {

@@ -43,6 +43,8 @@ fn every_flag_sets_its_field() {
         journal: Some("/var/lib/ssed/j".into()),
         journal_max_bytes: 8 << 20,
         fsync: true,
+        redis: None,
+        redis_stream: "ssed".to_owned(),
     };
     assert_eq!(parsed, expected);
     assert_eq!(config(""), Config::default());
@@ -83,6 +85,8 @@ fn bad_command_lines_name_the_flag() {
         ("--stdin-event x", "--stdin-event needs --stdin"),
         ("--stdin-topic x", "--stdin-topic needs --stdin"),
         ("--fsync", "--fsync needs --journal"),
+        ("--redis redis://h --journal j", "--redis and --journal together"),
+        ("--redis localhost:6379", "--redis: a Redis URL starts with redis://"),
         ("--journal j --journal-max-bytes 1k", "--journal-max-bytes: \"1k\""),
         ("--stdin --stdin-topic a%b", "--stdin-topic: byte 0x25 in a topic name"),
         ("--max-topics 0", "--max-topics: \"0\""),

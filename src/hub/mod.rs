@@ -22,6 +22,7 @@
 
 mod mailbox;
 mod publisher;
+mod subscribe;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -32,7 +33,7 @@ pub(crate) use mailbox::{Delivery, Mailbox, Queued};
 pub use publisher::{EventId, PublishError, Publisher};
 
 use crate::sse::{data_cost, Event, SingleLine};
-use crate::topic::{TopicName, Topics};
+use crate::topic::TopicName;
 
 /// Where events are kept beyond memory (the journal). The hub calls it
 /// under its lock, before an event is delivered or acknowledged, and knows
@@ -41,6 +42,26 @@ pub(crate) trait Store: Send {
     /// Keeps one event, or says why it could not: then the event is not
     /// published, and nothing of it may remain stored.
     fn append(&mut self, seq: u64, topic: &str, event: Option<&str>, data: &str) -> io::Result<()>;
+}
+
+/// A shared stream that several servers publish to and read from (Redis):
+/// it gives the ids and the order; events come back to every server,
+/// the one that published included, through [`Hub::deliver`].
+pub(crate) trait Upstream: Send + Sync {
+    /// Appends one event to the shared stream; its id once it is there.
+    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> io::Result<EventId>;
+    /// The newest entries after `after` up to `through`, at most `count`,
+    /// oldest first; and whether some after `after` are gone (trimmed from
+    /// the stream, or more than `count`).
+    fn replay(&self, after: EventId, through: EventId, count: usize) -> io::Result<(Vec<Entry>, bool)>;
+}
+
+/// One event as a store or a shared stream hands it back.
+pub(crate) struct Entry {
+    pub(crate) id: EventId,
+    pub(crate) topic: TopicName,
+    pub(crate) event: Option<String>,
+    pub(crate) data: String,
 }
 
 /// Events a store kept from earlier runs, to start the hub with.
@@ -53,58 +74,34 @@ pub(crate) struct Restored {
     pub(crate) events: Vec<(u64, TopicName, Option<String>, String)>,
 }
 
-/// What a new stream gets: the retained frames it missed, and whether some
-/// it asked for are gone.
-pub(crate) struct Replay {
-    pub(crate) frames: Vec<Queued>,
-    pub(crate) missed: bool,
-}
-
-/// A stream's registration with the hub; dropping it unsubscribes.
-pub(crate) struct Subscription<'a> {
-    hub: &'a Hub,
-    id: u64,
-    topics: Topics,
-    /// Where the hub puts this stream's frames.
-    pub(crate) mailbox: Arc<Mailbox>,
-}
-
-impl Drop for Subscription<'_> {
-    fn drop(&mut self) {
-        let mut inner = self.hub.lock();
-        match &self.topics {
-            Topics::All => {
-                inner.everything.remove(&self.id);
-            }
-            Topics::Some(names) => {
-                for name in names {
-                    if let Some(inboxes) = inner.by_topic.get_mut(name) {
-                        inboxes.remove(&self.id);
-                        // A topic nobody follows costs nothing.
-                        if inboxes.is_empty() {
-                            inner.by_topic.remove(name);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 pub(crate) struct Hub {
     run: u64,
     max_event_bytes: usize,
     inner: Mutex<Inner>,
+    /// The shared stream, when events go through one (`--redis`).
+    upstream: Option<Arc<dyn Upstream>>,
+}
+
+/// One retained event: its place in this server's order (for inbox
+/// accounting), its id, its topic, and its frame.
+struct Retained {
+    position: u64,
+    id: EventId,
+    topic: TopicName,
+    frame: Arc<[u8]>,
 }
 
 struct Inner {
-    /// The last `capacity` events of every topic, oldest first, each with
-    /// its sequence number.
-    history: VecDeque<(u64, TopicName, Arc<[u8]>)>,
-    /// The sequence number the next event gets.
+    /// The last `capacity` events of every topic, oldest first.
+    history: VecDeque<Retained>,
+    /// The position the next delivered event gets.
+    next_position: u64,
+    /// The sequence number the next locally published event gets.
     next_seq: u64,
-    /// The highest sequence number that has left the history (0: none).
-    evicted_through: u64,
+    /// The newest id that has left the history (or was never in it).
+    evicted_through: Option<EventId>,
+    /// The newest id delivered.
+    last_id: Option<EventId>,
     capacity: usize,
     /// Events published since the server started.
     published: u64,
@@ -120,14 +117,25 @@ struct Inner {
 }
 
 impl Inner {
-    /// Appends an encoded event, letting the oldest go when full.
-    fn retain(&mut self, seq: u64, topic: TopicName, frame: Arc<[u8]>) {
+    /// Retains an event and hands it to the inboxes of its topic and of
+    /// every topic: each push wakes that one thread.
+    fn deliver(&mut self, id: EventId, topic: TopicName, frame: Arc<[u8]>) {
+        let position = self.next_position;
+        self.next_position += 1;
         if self.history.len() == self.capacity {
-            if let Some((evicted, _, _)) = self.history.pop_front() {
-                self.evicted_through = evicted;
+            if let Some(evicted) = self.history.pop_front() {
+                self.evicted_through = Some(evicted.id);
             }
         }
-        self.history.push_back((seq, topic, frame));
+        let mut pushed = 0;
+        let followers = self.by_topic.get(&topic).into_iter().flat_map(HashMap::values);
+        for mailbox in followers.chain(self.everything.values()) {
+            mailbox.push(position, Arc::clone(&frame));
+            pushed += 1;
+        }
+        self.deliveries += pushed;
+        self.last_id = Some(id);
+        self.history.push_back(Retained { position, id, topic, frame });
     }
 }
 
@@ -157,8 +165,10 @@ impl Hub {
         let run = restored.run;
         let mut inner = Inner {
             history: VecDeque::with_capacity(capacity),
+            next_position: 0,
             next_seq: restored.next_seq,
-            evicted_through: 0,
+            evicted_through: None,
+            last_id: None,
             capacity,
             published: 0,
             store,
@@ -167,14 +177,24 @@ impl Hub {
             next_subscriber: 0,
             deliveries: 0,
         };
+        let first = restored.events.first().map_or(restored.next_seq, |(seq, _, _, _)| *seq);
         for (seq, topic, event, data) in restored.events {
             // Stored names were checked when they were published.
             let event = event.as_deref().and_then(|name| SingleLine::new(name).ok());
-            inner.retain(seq, topic, encode(EventId { run, seq }, event, &data));
+            inner.deliver(EventId { run, seq }, topic, encode(EventId { run, seq }, event, &data));
         }
         // Events before what was restored are gone, as far as replay goes.
-        inner.evicted_through = inner.history.front().map_or(restored.next_seq - 1, |(seq, _, _)| seq - 1);
-        Hub { run, max_event_bytes, inner: Mutex::new(inner) }
+        inner.evicted_through = first.checked_sub(1).filter(|&seq| seq > 0).map(|seq| EventId { run, seq });
+        Hub { run, max_event_bytes, inner: Mutex::new(inner), upstream: None }
+    }
+
+    /// A hub whose events go through a shared stream: `upstream` gives the
+    /// ids, and every event comes back through [`Hub::deliver`].
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn with_upstream(capacity: usize, max_event_bytes: usize, upstream: Arc<dyn Upstream>) -> Hub {
+        let mut hub = Hub::new(capacity, max_event_bytes);
+        hub.upstream = Some(upstream);
+        hub
     }
 
     pub(crate) fn publisher(self: &Arc<Hub>) -> Publisher {
@@ -213,6 +233,14 @@ impl Hub {
         if cost > limit {
             return Err(PublishError::TooLarge { bytes: cost, limit });
         }
+        if let Some(upstream) = &self.upstream {
+            // The shared stream orders events; delivery comes back from it.
+            let id = upstream
+                .publish(topic.as_str(), event.map(|name| name.as_str()), data)
+                .map_err(|error| PublishError::Unavailable(error.kind()))?;
+            self.lock().published += 1;
+            return Ok(id);
+        }
         let mut inner = self.lock();
         let seq = inner.next_seq;
         let id = EventId { run: self.run, seq };
@@ -225,62 +253,27 @@ impl Hub {
         }
         inner.next_seq += 1;
         inner.published += 1;
-        let frame = encode(id, event, data);
-        inner.retain(seq, topic.clone(), Arc::clone(&frame));
-        let mut pushed = 0;
-        let followers = inner.by_topic.get(topic).into_iter().flat_map(HashMap::values);
-        for mailbox in followers.chain(inner.everything.values()) {
-            mailbox.push(seq, Arc::clone(&frame));
-            pushed += 1;
-        }
-        inner.deliveries += pushed;
+        inner.deliver(id, topic.clone(), encode(id, event, data));
         Ok(id)
     }
 
-    /// Registers a stream for `topics` and returns what it missed after
-    /// `last_event_id`, atomically: nothing published in between is lost
-    /// or sent twice.
-    ///
-    /// No id: live events only. An id of this run: the retained events
-    /// after it, with `missed` if some after it have left the history.
-    /// Anything else (an earlier run, an id never given out, not an id at
-    /// all): everything retained, with `missed`, since what came after that
-    /// id cannot be known.
-    pub(crate) fn subscribe(
-        &self,
-        topics: Topics,
-        last_event_id: Option<&str>,
-    ) -> (Subscription<'_>, Replay) {
+    /// Delivers an event that came back from the shared stream; one this
+    /// hub has delivered already (after a reconnect) is skipped.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn deliver(&self, entry: Entry) {
         let mut inner = self.lock();
-        let (skip, missed) = match last_event_id.map(EventId::parse) {
-            None => (inner.history.len(), false),
-            Some(Some(id)) if id.run == self.run && id.seq < inner.next_seq => {
-                let after = inner.history.partition_point(|(seq, _, _)| *seq <= id.seq);
-                (after, inner.evicted_through > id.seq)
-            }
-            Some(_) => (0, true),
-        };
-        let frames = inner
-            .history
-            .iter()
-            .skip(skip)
-            .filter(|(_, topic, _)| topics.includes(topic))
-            .map(|(seq, _, frame)| (*seq, Arc::clone(frame)))
-            .collect();
-        let id = inner.next_subscriber;
-        inner.next_subscriber += 1;
-        let mailbox = Mailbox::new(inner.capacity);
-        match &topics {
-            Topics::All => {
-                inner.everything.insert(id, Arc::clone(&mailbox));
-            }
-            Topics::Some(names) => {
-                for name in names {
-                    inner.by_topic.entry(name.clone()).or_default().insert(id, Arc::clone(&mailbox));
-                }
-            }
+        if inner.last_id.is_some_and(|last| entry.id <= last) {
+            return;
         }
-        (Subscription { hub: self, id, topics, mailbox }, Replay { frames, missed })
+        let event = entry.event.as_deref().and_then(|name| SingleLine::new(name).ok());
+        let frame = encode(entry.id, event, &entry.data);
+        inner.deliver(entry.id, entry.topic, frame);
+    }
+
+    /// The newest id delivered, if any.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn last_id(&self) -> Option<EventId> {
+        self.lock().last_id
     }
 
     /// How many events were published since the server started.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::sse::FieldError;
+use crate::topic::Topics;
 use std::time::{Duration, Instant};
 
 fn topic(name: &str) -> TopicName {

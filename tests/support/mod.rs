@@ -314,6 +314,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
     Running { child, addr, banner, before_banner, stderr }
 }
 pub mod browser;
+pub mod nginx;
 
 /// One sample of the server's `/metrics`, e.g.
 /// `metric(&server, "ssed_disconnects_total{reason=\"client_closed\"}")`.

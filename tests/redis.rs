@@ -1,0 +1,361 @@
+//! `--redis`: several ssed instances on one Redis stream, with a real
+//! redis-server (and nginx as the load balancer) started by the tests on
+//! free loopback ports. The link is the `redis` feature:
+//! `cargo test --features redis` runs these (CI does).
+
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{read_until, Running};
+
+const SSED: &str = env!("CARGO_BIN_EXE_ssed");
+const TOKEN: &str = "redis-token";
+
+/// A redis-server this test started, on a free port, in its own directory.
+struct Redis {
+    child: Child,
+    program: String,
+    port: u16,
+    dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl Redis {
+    /// `None` (after a SKIPPED line) where redis-server is not installed.
+    fn start(name: &str, extra: &[&str]) -> Option<Redis> {
+        let found = support::find_program("redis-server", "--version")?;
+        // The full path, so that /proc/PID/exe can be compared with it.
+        let program = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+            .map(|dir| dir.join(&found))
+            .find(|candidate| candidate.is_file())
+            .map_or(found, |path| path.to_string_lossy().into_owned());
+        let port =
+            TcpListener::bind("127.0.0.1:0").and_then(|probe| probe.local_addr()).expect("free port").port();
+        let dir = std::env::temp_dir().join(format!("ssed-redis-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let args: Vec<String> = extra.iter().map(|arg| (*arg).to_owned()).collect();
+        let child = Redis::spawn(&program, port, &dir, &args);
+        let redis = Redis { child, program, port, dir, args };
+        redis.wait_ready();
+        Some(redis)
+    }
+
+    fn spawn(program: &str, port: u16, dir: &PathBuf, args: &[String]) -> Child {
+        Command::new(program)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server")
+    }
+
+    fn wait_ready(&self) {
+        support::eventually(Duration::from_secs(10), "redis-server answering", || {
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok_and(|mut socket| {
+                let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut answer = [0u8; 16];
+                socket.write_all(b"PING\r\n").is_ok()
+                    && socket.read(&mut answer).is_ok_and(|read| read > 0 && matches!(answer[0], b'+' | b'-'))
+            })
+        });
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// kill -9, checking first that the PID is still our redis-server.
+    fn kill(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) && support::is_ours(&self.child, &self.program) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and directory (its append-only file).
+    fn restart(&mut self) {
+        self.child = Redis::spawn(&self.program, self.port, &self.dir, &self.args);
+        self.wait_ready();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ssed(redis_url: &str, extra: &[&str]) -> Running {
+    let mut flags = vec!["--redis", redis_url, "--publish-token", TOKEN, "--interval", "200"];
+    flags.extend_from_slice(extra);
+    support::run_binary(&flags)
+}
+
+/// POSTs one event: its id when acknowledged, the answer otherwise.
+fn publish(addr: SocketAddr, query: &str, data: &str) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|error| error.to_string())?;
+    let request = format!(
+        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{data}",
+        data.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|error| error.to_string())?;
+    match answer.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.trim().to_owned()),
+        _ => Err(answer),
+    }
+}
+
+/// A stream client: the `(id, data)` of each event, and `missed` seen.
+struct Client {
+    stream: TcpStream,
+    text: String,
+}
+
+impl Client {
+    fn open(addr: SocketAddr, target: &str, last_event_id: Option<&str>) -> Client {
+        let mut stream = support::connect(addr);
+        let header = last_event_id.map(|id| format!("Last-Event-ID: {id}\r\n")).unwrap_or_default();
+        stream
+            .write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n{header}\r\n").as_bytes())
+            .expect("send");
+        let text = read_until(&mut stream, "retry: 3000\n\n", 1);
+        Client { stream, text }
+    }
+
+    /// Reads until the event with `data` arrived; every event so far.
+    fn until(&mut self, data: &str) -> Vec<(String, String)> {
+        let needle = format!("data: {data}\n\n");
+        if !self.text.contains(&needle) {
+            self.text.push_str(&read_until(&mut self.stream, &needle, 1));
+        }
+        self.events()
+    }
+
+    fn events(&self) -> Vec<(String, String)> {
+        self.text
+            .split("\n\n")
+            .filter_map(|block| {
+                let id = block.lines().find_map(|line| line.strip_prefix("id: "))?;
+                let data = block.lines().find_map(|line| line.strip_prefix("data: "))?;
+                Some((id.to_owned(), data.to_owned()))
+            })
+            .collect()
+    }
+
+    fn missed(&self) -> bool {
+        self.text.contains("event: missed")
+    }
+}
+
+#[test]
+fn two_instances_deliver_one_stream_with_the_same_ids_and_replay_from_redis() {
+    let Some(redis) = Redis::start("two", &[]) else { return };
+    let a = ssed(&redis.url(), &[]);
+    // B keeps 3 events in memory: older ones come from Redis.
+    let b = ssed(&redis.url(), &["--history", "3"]);
+    let mut on_a = Client::open(a.addr, "/events?topic=room/a", None);
+    let mut on_b = Client::open(b.addr, "/events?topic=room/a", None);
+    std::thread::sleep(Duration::from_millis(300));
+    let ids: Vec<String> =
+        (1..=5).map(|n| publish(a.addr, "?topic=room/a", &format!("e{n}")).expect("publish on A")).collect();
+    let expected: Vec<(String, String)> =
+        ids.iter().enumerate().map(|(n, id)| (id.clone(), format!("e{}", n + 1))).collect();
+    assert_eq!(on_a.until("e5"), expected, "A's client");
+    assert_eq!(on_b.until("e5"), expected, "B's client, same ids");
+    // Replay on B from an id published on A that B's memory (e3, e4, e5)
+    // does not reach back to: the events after it come from Redis.
+    let replayed = Client::open(b.addr, "/events?topic=room/a", Some(&ids[1])).until_owned("e5");
+    assert_eq!(replayed.0, expected[2..]);
+    assert!(!replayed.1, "missed");
+    // An id older than the stream's first entry gets the missed signal.
+    let ancient = Client::open(b.addr, "/events?topic=room/a", Some("1-0")).until_owned("e5");
+    assert!(ancient.1, "no missed for an id before the stream");
+    let health = support::exchange_addr(b.addr, &support::get("/healthz"));
+    assert!(health.ends_with("ok\nredis: reachable\n"), "{health}");
+}
+
+impl Client {
+    fn until_owned(mut self, data: &str) -> (Vec<(String, String)>, bool) {
+        let events = self.until(data);
+        (events, self.missed())
+    }
+}
+
+#[test]
+fn a_redis_restart_loses_and_duplicates_nothing_acknowledged() {
+    let Some(mut redis) = Redis::start("restart", &["--appendonly", "yes", "--appendfsync", "always"]) else {
+        return;
+    };
+    let a = ssed(&redis.url(), &["--history", "5000"]);
+    let b = ssed(&redis.url(), &["--history", "5000"]);
+    let mut on_a = Client::open(a.addr, "/events", None);
+    let mut on_b = Client::open(b.addr, "/events", None);
+    std::thread::sleep(Duration::from_millis(300));
+    let addr = a.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let publisher = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let (mut acked, mut refused) = (Vec::new(), 0);
+            for n in 0..100_000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                match publish(addr, "", &format!("p{n}")) {
+                    Ok(id) => acked.push((id, format!("p{n}"))),
+                    Err(answer) => {
+                        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+                        refused += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            }
+            (acked, refused)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    redis.kill();
+    std::thread::sleep(Duration::from_millis(700));
+    redis.restart();
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (acked, refused) = publisher.join().expect("publisher");
+    assert!(refused > 0, "no publish was refused during the outage");
+    let (_, last) = acked.last().expect("acknowledged events").clone();
+    for (name, client) in [("A", &mut on_a), ("B", &mut on_b)] {
+        let received = client.until(&last);
+        // Every acknowledged event, in order, once. (An event Redis took
+        // whose answer the kill cut off may be there too, unacknowledged.)
+        let mut unique = received.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), received.len(), "{name}: duplicates");
+        let mut remaining = received.iter();
+        for event in &acked {
+            assert!(remaining.any(|seen| seen == event), "{name}: {event:?} missing or out of order");
+        }
+    }
+    let metrics = support::exchange_addr(a.addr, &support::get("/metrics"));
+    assert!(metrics.contains("\nssed_redis_up 1\n"), "{metrics}");
+    assert!(!metrics.contains("\nssed_redis_reconnects_total 0\n"), "{metrics}");
+    let logged = a.line_with("reachable again");
+    assert!(logged.contains("resuming after the last event delivered"), "{logged}");
+}
+
+#[test]
+fn a_client_of_a_killed_instance_gets_what_it_missed_from_the_other_through_nginx() {
+    let Some(redis) = Redis::start("balanced", &[]) else { return };
+    let Some(nginx_program) = support::find_program("nginx", "-v") else { return };
+    let mut a = ssed(&redis.url(), &[]);
+    let b = ssed(&redis.url(), &[]);
+    let upstream = format!("upstream ssed {{ server {}; server {}; }}", a.addr, b.addr);
+    let location = "location / {\n    proxy_pass http://ssed;\n}\n";
+    let (_nginx, proxy) = support::nginx::start_nginx(&nginx_program, &upstream, location);
+    // Find which instance the balancer sends this client to, and publish there.
+    let mut client = Client::open(proxy, "/events?topic=lb", None);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = publish(a.addr, "?topic=lb", "before").expect("publish");
+    assert_eq!(client.until("before"), [(first.clone(), "before".to_owned())]);
+    // Kill A: whichever instance the client was on, A is gone; the next
+    // connection through nginx can only land on B.
+    support::signal(&a.child, "KILL");
+    let _ = a.child.wait();
+    let missed_1 = publish(b.addr, "?topic=lb", "while away 1").expect("publish on B");
+    let missed_2 = publish(b.addr, "?topic=lb", "while away 2").expect("publish on B");
+    let (events, missed) = Client::open(proxy, "/events?topic=lb", Some(&first)).until_owned("while away 2");
+    assert!(!missed, "a missed signal");
+    assert_eq!(events, [(missed_1, "while away 1".to_owned()), (missed_2, "while away 2".to_owned())]);
+}
+
+/// Runs ssed until it exits (5 s at most): its exit code and stderr.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(SSED)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssed");
+    let started = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            support::end_child(&mut child);
+            panic!("ssed {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
+    (status, stderr)
+}
+
+#[test]
+fn bad_urls_wrong_passwords_dead_and_garbage_servers() {
+    // A bad URL, or Redis and a journal: exit 2 with one line.
+    let (status, stderr) = run_to_exit(&["--redis", "localhost:6379"]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.starts_with("ssed: --redis: a Redis URL starts with redis://"), "{stderr}");
+    let (status, stderr) = run_to_exit(&["--redis", "redis://127.0.0.1:1", "--journal", "/tmp/x"]);
+    assert_eq!(status, Some(2), "{stderr}");
+
+    // Nobody listening: ssed starts, says Redis is unreachable, refuses publishes.
+    let dead = TcpListener::bind("127.0.0.1:0").expect("port");
+    let dead_port = dead.local_addr().expect("addr").port();
+    drop(dead);
+    let server = ssed(&format!("redis://127.0.0.1:{dead_port}"), &[]);
+    let answer = publish(server.addr, "", "x").expect_err("refused");
+    assert!(answer.starts_with("HTTP/1.1 503 ") && answer.contains("Retry-After"), "{answer}");
+    support::eventually(Duration::from_secs(5), "healthz says unreachable", || {
+        support::exchange_addr(server.addr, &support::get("/healthz")).ends_with("ok\nredis: unreachable\n")
+    });
+
+    // A server that answers garbage: refused publishes, nothing else breaks.
+    let garbage = TcpListener::bind("127.0.0.1:0").expect("port");
+    let garbage_addr = garbage.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for socket in garbage.incoming().take(50) {
+            let Ok(mut socket) = socket else { continue };
+            let _ = socket.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\n\r\n$99999999999\r\n");
+        }
+    });
+    let confused = ssed(&format!("redis://{garbage_addr}"), &[]);
+    let answer = publish(confused.addr, "", "x").expect_err("refused");
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    let health = support::exchange_addr(confused.addr, &support::get("/healthz"));
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    // A wrong password: exit 1 at start, and the password is never printed.
+    let Some(redis) = Redis::start("auth", &["--requirepass", "right-one"]) else { return };
+    let url = format!("redis://:wrong-one@127.0.0.1:{}", redis.port);
+    let (status, stderr) = run_to_exit(&["--redis", &url]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("AUTH refused"), "{stderr}");
+    assert!(!stderr.contains("wrong-one"), "the password was printed: {stderr}");
+    let url = format!("redis://:right-one@127.0.0.1:{}", redis.port);
+    let server = ssed(&url, &[]);
+    publish(server.addr, "", "with the right password").expect("publish");
+}
