@@ -294,9 +294,6 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                 let text = value()?;
                 config.redis =
                     Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("--redis: {error}")))?);
-                if !cfg!(feature = "redis") {
-                    return Err(ArgError(WITHOUT_REDIS.to_owned()));
-                }
             }
             "--redis-stream" => {
                 let key = value()?;
@@ -329,6 +326,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
             "--redis and --journal together: with Redis, the Redis stream keeps the history; choose one"
                 .to_owned(),
         ));
+    }
+    if config.redis.is_some() && !cfg!(feature = "redis") {
+        return Err(ArgError(WITHOUT_REDIS.to_owned()));
     }
     if config.fsync && config.journal.is_none() {
         return Err(ArgError("--fsync needs --journal".to_owned()));
