@@ -517,10 +517,12 @@ fn main() {
     println!("missed frames     {missed} (gaps of two or more intervals, counted in intervals)");
     println!("gap ms            {}  ({} gaps)", spread(&gaps, 1), gaps.len());
     println!("first frame ms    {}", spread(&first, 1));
-    if let Some(published) = published {
+    // Events published elsewhere (another instance) are timed too.
+    if published.is_some() || !latencies.is_empty() {
         println!(
-            "publish→receive   {} ms  ({published} published, {} deliveries)",
+            "publish→receive   {} ms  ({} published here, {} deliveries)",
             spread(&latencies, 2),
+            published.unwrap_or(0),
             latencies.len()
         );
     }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use support::{read_until, Running};
 
-const SSED: &str = env!("CARGO_BIN_EXE_ssed");
 const TOKEN: &str = "journal-token";
 
 /// A fresh directory for one test's journal, removed at the end.
@@ -83,32 +82,6 @@ fn replay(
         })
         .collect();
     (events, missed)
-}
-
-/// Runs ssed with `args` until it exits (5 s at most); its exit code and stderr.
-fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(SSED)
-        .args(["--addr", "127.0.0.1:0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssed");
-    let started = Instant::now();
-    let status = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            break status.code();
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            support::end_child(&mut child);
-            panic!("ssed {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut stderr = String::new();
-    let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
-    (status, stderr)
 }
 
 fn kill_9(server: &mut Running) {
@@ -239,7 +212,7 @@ fn files_that_are_not_a_journal_it_can_use_stop_the_start_with_one_line() {
         (Path::new("/sys/ssed.journal"), "cannot create /sys/ssed.journal.lock"),
     ];
     for (path, reason) in cases {
-        let (status, stderr) = run_to_exit(&["--journal", &path.to_string_lossy()]);
+        let (status, stderr) = support::run_to_exit(&["--journal", &path.to_string_lossy()]);
         assert_eq!(status, Some(1), "{path:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
         assert!(stderr.contains(reason) && stderr.contains(&*path.to_string_lossy()), "{path:?}: {stderr}");
@@ -247,7 +220,7 @@ fn files_that_are_not_a_journal_it_can_use_stop_the_start_with_one_line() {
     }
     // A second server on the same journal.
     let first = serve(&dir.journal(), &[]);
-    let (status, stderr) = run_to_exit(&["--journal", &dir.journal().to_string_lossy()]);
+    let (status, stderr) = support::run_to_exit(&["--journal", &dir.journal().to_string_lossy()]);
     assert_eq!(status, Some(1), "{stderr}");
     assert!(stderr.contains("in use by another ssed") && stderr.contains("events.journal"), "{stderr}");
     publish(first.addr, "", "the first server still serves").expect("publish");

@@ -11,11 +11,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{read_until, Running};
 
-const SSED: &str = env!("CARGO_BIN_EXE_ssed");
 const TOKEN: &str = "redis-token";
 
 /// A redis-server this test started, on a free port, in its own directory.
@@ -286,39 +285,13 @@ fn a_client_of_a_killed_instance_gets_what_it_missed_from_the_other_through_ngin
     assert_eq!(events, [(missed_1, "while away 1".to_owned()), (missed_2, "while away 2".to_owned())]);
 }
 
-/// Runs ssed until it exits (5 s at most): its exit code and stderr.
-fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(SSED)
-        .args(["--addr", "127.0.0.1:0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssed");
-    let started = Instant::now();
-    let status = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            break status.code();
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            support::end_child(&mut child);
-            panic!("ssed {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut stderr = String::new();
-    let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
-    (status, stderr)
-}
-
 #[test]
 fn bad_urls_wrong_passwords_dead_and_garbage_servers() {
     // A bad URL, or Redis and a journal: exit 2 with one line.
-    let (status, stderr) = run_to_exit(&["--redis", "localhost:6379"]);
+    let (status, stderr) = support::run_to_exit(&["--redis", "localhost:6379"]);
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.starts_with("ssed: --redis: a Redis URL starts with redis://"), "{stderr}");
-    let (status, stderr) = run_to_exit(&["--redis", "redis://127.0.0.1:1", "--journal", "/tmp/x"]);
+    let (status, stderr) = support::run_to_exit(&["--redis", "redis://127.0.0.1:1", "--journal", "/tmp/x"]);
     assert_eq!(status, Some(2), "{stderr}");
 
     // Nobody listening: ssed starts, says Redis is unreachable, refuses publishes.
@@ -351,7 +324,7 @@ fn bad_urls_wrong_passwords_dead_and_garbage_servers() {
     // A wrong password: exit 1 at start, and the password is never printed.
     let Some(redis) = Redis::start("auth", &["--requirepass", "right-one"]) else { return };
     let url = format!("redis://:wrong-one@127.0.0.1:{}", redis.port);
-    let (status, stderr) = run_to_exit(&["--redis", &url]);
+    let (status, stderr) = support::run_to_exit(&["--redis", &url]);
     assert_eq!(status, Some(1), "{stderr}");
     assert!(stderr.contains("AUTH refused"), "{stderr}");
     assert!(!stderr.contains("wrong-one"), "the password was printed: {stderr}");

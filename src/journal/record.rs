@@ -186,14 +186,17 @@ pub fn record_len(bytes: &[u8]) -> Result<Decoded<()>, RecordError> {
     Ok(if bytes.len() < total { Decoded::Incomplete } else { Decoded::Whole((), total) })
 }
 
-/// Checks the record at the start of `bytes` as [`decode_record`] does,
-/// without allocating: its sequence number and length. How a whole
-/// segment is verified before only its newest records are decoded.
-///
-/// # Errors
-///
-/// As [`decode_record`].
-pub fn verify_record(bytes: &[u8]) -> Result<Decoded<u64>, RecordError> {
+/// Where the fields of a checked record's body lie.
+struct Layout {
+    seq: u64,
+    topic_len: usize,
+    event_len: Option<usize>,
+    data_len: usize,
+}
+
+/// The record at the start of `bytes`, checked (length, checksum, field
+/// lengths, UTF-8) without allocating: its layout and body, and its length.
+fn check(bytes: &[u8]) -> Result<Decoded<(Layout, &[u8])>, RecordError> {
     let total = match record_len(bytes)? {
         Decoded::Whole((), total) => total,
         Decoded::Incomplete => return Ok(Decoded::Incomplete),
@@ -203,13 +206,33 @@ pub fn verify_record(bytes: &[u8]) -> Result<Decoded<u64>, RecordError> {
         return Err(RecordError::BadChecksum);
     }
     let fields = body.get(..20).ok_or(RecordError::BadFields)?;
-    let (topic_len, event_len, data_len) = (u32_at(fields, 8), u32_at(fields, 12), u32_at(fields, 16));
-    let event_bytes = if event_len == NO_EVENT { 0 } else { event_len as u64 };
-    let needed = 20 + u64::from(topic_len) + event_bytes + u64::from(data_len);
+    let event_len = u32_at(fields, 12);
+    let layout = Layout {
+        seq: u64_at(fields, 0),
+        topic_len: u32_at(fields, 8) as usize,
+        event_len: (event_len != NO_EVENT).then_some(event_len as usize),
+        data_len: u32_at(fields, 16) as usize,
+    };
+    let needed =
+        20u64 + layout.topic_len as u64 + layout.event_len.unwrap_or(0) as u64 + layout.data_len as u64;
     if needed != body.len() as u64 || std::str::from_utf8(&body[20..]).is_err() {
         return Err(RecordError::BadFields);
     }
-    Ok(Decoded::Whole(u64_at(fields, 0), total))
+    Ok(Decoded::Whole((layout, body), total))
+}
+
+/// Checks the record at the start of `bytes` as [`decode_record`] does,
+/// without allocating: its sequence number and length. How a whole
+/// segment is verified before only its newest records are decoded.
+///
+/// # Errors
+///
+/// As [`decode_record`].
+pub fn verify_record(bytes: &[u8]) -> Result<Decoded<u64>, RecordError> {
+    Ok(match check(bytes)? {
+        Decoded::Whole((layout, _), total) => Decoded::Whole(layout.seq, total),
+        Decoded::Incomplete => Decoded::Incomplete,
+    })
 }
 
 /// Reads and checks the record at the start of `bytes`.
@@ -219,30 +242,20 @@ pub fn verify_record(bytes: &[u8]) -> Result<Decoded<u64>, RecordError> {
 /// [`RecordError::BadLength`], [`RecordError::BadChecksum`] or
 /// [`RecordError::BadFields`].
 pub fn decode_record(bytes: &[u8]) -> Result<Decoded<Record>, RecordError> {
-    let total = match record_len(bytes)? {
-        Decoded::Whole((), total) => total,
+    let ((layout, body), total) = match check(bytes)? {
+        Decoded::Whole(checked, total) => (checked, total),
         Decoded::Incomplete => return Ok(Decoded::Incomplete),
     };
-    let body = &bytes[RECORD_PREFIX_BYTES..total];
-    if crc32(body) != u32_at(bytes, 4) {
-        return Err(RecordError::BadChecksum);
-    }
-    let fields = body.get(..20).ok_or(RecordError::BadFields)?;
-    let seq = u64_at(fields, 0);
-    let (topic_len, event_len, data_len) = (u32_at(fields, 8), u32_at(fields, 12), u32_at(fields, 16));
-    let event_bytes = if event_len == NO_EVENT { 0 } else { event_len as usize };
-    let needed = 20 + topic_len as usize + event_bytes + data_len as usize;
-    if needed != body.len() {
-        return Err(RecordError::BadFields);
-    }
+    // `check` found the fields in place and the body UTF-8 from byte 20 on;
+    // each field may still split a character, so each is checked again.
     let text = |from: usize, len: usize| {
         String::from_utf8(body[from..from + len].to_vec()).map_err(|_| RecordError::BadFields)
     };
-    let topic = text(20, topic_len as usize)?;
-    let event_at = 20 + topic_len as usize;
-    let event = (event_len != NO_EVENT).then(|| text(event_at, event_bytes)).transpose()?;
-    let data = text(event_at + event_bytes, data_len as usize)?;
-    Ok(Decoded::Whole(Record { seq, topic, event, data }, total))
+    let topic = text(20, layout.topic_len)?;
+    let event_at = 20 + layout.topic_len;
+    let event = layout.event_len.map(|len| text(event_at, len)).transpose()?;
+    let data = text(event_at + layout.event_len.unwrap_or(0), layout.data_len)?;
+    Ok(Decoded::Whole(Record { seq: layout.seq, topic, event, data }, total))
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> u32 {

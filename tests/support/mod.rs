@@ -243,6 +243,34 @@ impl Drop for Running {
     }
 }
 
+/// Runs the `ssed` binary with `args` (on 127.0.0.1:0) until it exits, 5 s
+/// at most: its exit code and what it wrote to stderr.
+pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssed"))
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssed");
+    let started = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            end_child(&mut child);
+            panic!("ssed {args:?} did not exit");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
+    (status, stderr)
+}
+
 /// Whether `child` (not yet reaped, so its PID cannot have been reused) is
 /// still the program this test started: `/proc/PID/exe` says which.
 pub fn is_ours(child: &std::process::Child, program: &str) -> bool {
