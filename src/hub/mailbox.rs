@@ -20,11 +20,17 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use super::EventId;
+
 /// Frames waiting for one stream.
 pub(crate) struct Mailbox {
     inbox: Mutex<Inbox>,
     ready: Condvar,
     capacity: usize,
+    /// Events up to this id are not for this stream: its client has them
+    /// (it reconnected with an id this server had not read from the shared
+    /// stream yet).
+    skip_through: Option<EventId>,
 }
 
 /// A queued frame and its sequence number.
@@ -54,8 +60,9 @@ pub(crate) enum Delivery {
 
 impl Mailbox {
     /// An empty inbox for a history of `capacity` events.
-    pub(crate) fn new(capacity: usize) -> Arc<Mailbox> {
+    pub(crate) fn new(capacity: usize, skip_through: Option<EventId>) -> Arc<Mailbox> {
         Arc::new(Mailbox {
+            skip_through,
             inbox: Mutex::new(Inbox { frames: VecDeque::with_capacity(4), overflowed: false, closed: false }),
             ready: Condvar::new(),
             capacity,
@@ -68,8 +75,12 @@ impl Mailbox {
         self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues frame `seq` and wakes the stream's thread if it waits.
-    pub(crate) fn push(&self, seq: u64, frame: Arc<[u8]>) {
+    /// Queues frame `seq` (of event `id`) and wakes the stream's thread if
+    /// it waits.
+    pub(crate) fn push(&self, seq: u64, id: EventId, frame: Arc<[u8]>) {
+        if self.skip_through.is_some_and(|skip| id <= skip) {
+            return;
+        }
         let mut inbox = self.lock();
         if inbox.overflowed || inbox.closed {
             return;

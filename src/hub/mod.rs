@@ -130,7 +130,7 @@ impl Inner {
         let mut pushed = 0;
         let followers = self.by_topic.get(&topic).into_iter().flat_map(HashMap::values);
         for mailbox in followers.chain(self.everything.values()) {
-            mailbox.push(position, Arc::clone(&frame));
+            mailbox.push(position, id, Arc::clone(&frame));
             pushed += 1;
         }
         self.deliveries += pushed;

@@ -110,7 +110,16 @@ impl Hub {
         };
         let id = inner.next_subscriber;
         inner.next_subscriber += 1;
-        let mailbox = Mailbox::new(inner.capacity);
+        // With a shared stream, a client may come back with an id this
+        // server's reader has not delivered yet: what arrives up to it, the
+        // client has already.
+        let skip_through = match parsed {
+            Some(Some(id)) if self.upstream.is_some() && inner.last_id.is_none_or(|last| id > last) => {
+                Some(id)
+            }
+            _ => None,
+        };
+        let mailbox = Mailbox::new(inner.capacity, skip_through);
         match &topics {
             Topics::All => {
                 inner.everything.insert(id, Arc::clone(&mailbox));

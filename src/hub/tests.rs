@@ -1,6 +1,7 @@
 use super::*;
 use crate::sse::FieldError;
 use crate::topic::Topics;
+use std::io;
 use std::time::{Duration, Instant};
 
 fn topic(name: &str) -> TopicName {
@@ -136,4 +137,43 @@ fn id_parsing() {
     for bad in ["", "12", "-3", "12-", "a-3", "12-3-4", "12- 3", "+1-2"] {
         assert_eq!(EventId::parse(bad), None, "{bad}");
     }
+}
+
+/// A shared stream that hands out ids and remembers nothing.
+struct NoUpstream;
+
+impl Upstream for NoUpstream {
+    fn publish(&self, _: &str, _: Option<&str>, _: &str) -> io::Result<EventId> {
+        Err(io::ErrorKind::NotConnected.into())
+    }
+
+    fn replay(&self, _: EventId, _: EventId, _: usize) -> io::Result<(Vec<Entry>, bool)> {
+        Ok((Vec::new(), false))
+    }
+}
+
+#[test]
+fn a_client_ahead_of_this_servers_reader_gets_nothing_twice() {
+    let hub = Arc::new(Hub::with_upstream(8, 100, Arc::new(NoUpstream)));
+    let entry = |seq: u64| Entry {
+        id: EventId { run: 1, seq },
+        topic: topic("default"),
+        event: None,
+        data: format!("e{seq}"),
+    };
+    hub.deliver(entry(1));
+    // The client saw 1-3 on another server; this one has read up to 1-1.
+    let (subscription, replay) = hub.subscribe(Topics::All, Some("1-3"));
+    assert!(replay.frames.is_empty() && !replay.missed);
+    for seq in 2..=4 {
+        hub.deliver(entry(seq));
+    }
+    // A redelivery after a reconnect is skipped too.
+    hub.deliver(entry(4));
+    let frames = queued(&subscription.mailbox);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert!(frames[0].ends_with("data: e4\n\n"), "{frames:?}");
+    // Publishing with the stream away is refused, not dropped.
+    let refused = hub.publisher().publish(None, "x");
+    assert_eq!(refused, Err(PublishError::Unavailable(io::ErrorKind::NotConnected)));
 }
