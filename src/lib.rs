@@ -86,7 +86,8 @@ mod publish;
 #[cfg(feature = "redis")]
 mod redis;
 pub mod stdin;
-// Floor 3: the accept loop.
+// Floor 3: the accept loop, and what it turns away.
+mod refuse;
 mod server;
 
 pub use close::CloseReason;

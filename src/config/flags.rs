@@ -1,0 +1,244 @@
+//! The command line: `--flag value` (or `--flag=value`) words into a
+//! [`Config`], each value checked against its range, and the `--help` text.
+//!
+//! ```text
+//! ssed --addr 0.0.0.0:8080 --max-clients 2000 --journal /var/lib/ssed/events
+//!   └─► Command::Run(Config { addr: 0.0.0.0:8080, max_clients: 2000, journal: Some(…), … })
+//! ssed --interval 0
+//!   └─► ArgError("--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)")
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ArgError, Command, Config, RedisUrl, Secret};
+
+/// What a build without the `redis` feature says to `--redis`.
+const WITHOUT_REDIS: &str =
+    "--redis: this ssed was built without the Redis link; build it with: cargo build --release --features redis";
+
+/// The `--help` text. A unit test keeps its defaults equal to `Config::default()`.
+pub const USAGE: &str = "\
+usage: ssed [flags]
+
+A Server-Sent Events server: GET /sse (named pings), GET /messages
+(unnamed pings), GET /events[?topic=T…] (published events), GET / (demo page).
+
+flags (default in brackets):
+  --addr ADDR              listen address [127.0.0.1:8080]
+  --interval MS            time between pings [500]
+  --retry MS               client reconnect time sent in retry: [3000]
+  --max-clients N          streams at once; more are told to retry [512]
+  --max-pending N          further connections still sending a request [64]
+  --stack-size BYTES       stack per connection thread, k suffix ok [65536]
+  --head-timeout MS        time to send the request head, then 408 [5000]
+  --write-timeout MS       time a write may block, then drop [10000]
+  --max-head-bytes N       request head limit, then 431 [8192]
+  --max-target-bytes N     request target limit, then 414 [2048]
+  --cors-origin ORIGIN     Access-Control-Allow-Origin value [*]
+  --quiet                  no per-connection log lines
+  --history N              events kept for Last-Event-ID replay [1024]
+  --max-event-bytes N      largest event data to publish, then 413 [65536]
+  --publish-token TOKEN    enable POST /publish with this bearer token
+                           (or set SSED_PUBLISH_TOKEN, kept out of ps) [none]
+  --stdin                  publish each line of standard input as an event
+  --stdin-event NAME       event name for --stdin lines [none]
+  --stdin-topic TOPIC      topic for --stdin lines [default]
+  --max-topics N           topics one /events request may follow [32]
+  --journal PATH           keep published events in this file, and replay
+                           them after a restart [none: memory only]
+  --journal-max-bytes N    journal disk use, k/m suffix ok [64m]
+  --fsync                  fdatasync each event before acknowledging it
+  --redis URL              share events through a Redis stream:
+                           redis://[:PASSWORD@]HOST:PORT[/DB]
+                           (or set SSED_REDIS_URL, kept out of ps) [none]
+  --redis-stream KEY       the Redis stream's key [ssed]
+  -h, --help               print this help
+  -V, --version            print the version
+";
+
+/// Parses the words after the program name. `env_publish_token` is the
+/// value of `SSED_PUBLISH_TOKEN`, used when `--publish-token` is not given;
+/// [`apply_redis_env`] does the same for `SSED_REDIS_URL`.
+///
+/// # Errors
+///
+/// An [`ArgError`] for an unknown flag, a missing value, or a value out of
+/// its range; the message names the flag and the range.
+pub fn parse_args<I: IntoIterator<Item = String>>(
+    args: I,
+    env_publish_token: Option<String>,
+) -> Result<Command, ArgError> {
+    let mut config = Config::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = || {
+            inline_value
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| ArgError(format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "--quiet" => config.quiet = true,
+            "--addr" => {
+                let text = value()?;
+                config.addr = text.parse().map_err(|_| {
+                    ArgError(format!("--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"))
+                })?;
+            }
+            "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
+            "--retry" => config.retry = millis(&flag, &value()?, 0, 86_400_000)?,
+            "--max-clients" => config.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
+            "--max-pending" => config.max_pending = number(&flag, &value()?, 1, 1_000_000)?,
+            "--stack-size" => config.stack_size = bytes(&flag, &value()?, 16 * 1024, 64 << 20)?,
+            "--head-timeout" => config.head_timeout = millis(&flag, &value()?, 1, 600_000)?,
+            "--write-timeout" => config.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
+            "--max-head-bytes" => config.max_head_bytes = number(&flag, &value()?, 64, 1 << 20)?,
+            "--max-target-bytes" => config.max_target_bytes = number(&flag, &value()?, 1, 1 << 20)?,
+            "--cors-origin" => {
+                let origin = value()?;
+                let printable = origin.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
+                if origin.is_empty() || !printable {
+                    return Err(ArgError(format!(
+                        "--cors-origin: {origin:?} must be printable ASCII without spaces, e.g. * or https://example.org"
+                    )));
+                }
+                config.cors_origin = origin;
+            }
+            "--history" => config.history = number(&flag, &value()?, 1, 1_000_000)?,
+            "--max-event-bytes" => config.max_event_bytes = number(&flag, &value()?, 1, 16 << 20)?,
+            "--publish-token" => config.publish_token = Some(Secret(value()?)),
+            "--stdin" => config.stdin = true,
+            "--stdin-event" => {
+                let name = value()?;
+                if let Err(error) = crate::sse::SingleLine::new(&name) {
+                    return Err(ArgError(format!("--stdin-event: {error}")));
+                }
+                config.stdin_event = Some(name);
+            }
+            "--stdin-topic" => {
+                let topic = value()?;
+                if let Err(error) = crate::topic::TopicName::new(&topic) {
+                    return Err(ArgError(format!("--stdin-topic: {error}")));
+                }
+                config.stdin_topic = Some(topic);
+            }
+            "--max-topics" => config.max_topics = number(&flag, &value()?, 1, 1024)?,
+            "--journal" => {
+                let path = value()?;
+                if path.is_empty() {
+                    return Err(ArgError("--journal needs a file path".to_owned()));
+                }
+                config.journal = Some(PathBuf::from(path));
+            }
+            "--journal-max-bytes" => {
+                config.journal_max_bytes = bytes(&flag, &value()?, 16 * 1024, 1 << 40)? as u64;
+            }
+            "--fsync" => config.fsync = true,
+            "--redis" => {
+                let text = value()?;
+                config.redis =
+                    Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("--redis: {error}")))?);
+            }
+            "--redis-stream" => {
+                let key = value()?;
+                if key.is_empty() || !key.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+                    return Err(ArgError(
+                        "--redis-stream: a key of printable ASCII without spaces".to_owned(),
+                    ));
+                }
+                config.redis_stream = key;
+            }
+            _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
+        }
+    }
+    if config.publish_token.is_none() {
+        config.publish_token = env_publish_token.map(Secret);
+    }
+    if let Some(Secret(token)) = &config.publish_token {
+        if token.is_empty() || !token.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+            return Err(ArgError(
+                "the publish token must be printable ASCII without spaces (--publish-token or SSED_PUBLISH_TOKEN)"
+                    .to_owned(),
+            ));
+        }
+    }
+    if config.stdin_event.is_some() && !config.stdin {
+        return Err(ArgError("--stdin-event needs --stdin".to_owned()));
+    }
+    if config.redis.is_some() && config.journal.is_some() {
+        return Err(ArgError(
+            "--redis and --journal together: with Redis, the Redis stream keeps the history; choose one"
+                .to_owned(),
+        ));
+    }
+    if config.redis.is_some() && !cfg!(feature = "redis") {
+        return Err(ArgError(WITHOUT_REDIS.to_owned()));
+    }
+    if config.fsync && config.journal.is_none() {
+        return Err(ArgError("--fsync needs --journal".to_owned()));
+    }
+    if config.stdin_topic.is_some() && !config.stdin {
+        return Err(ArgError("--stdin-topic needs --stdin".to_owned()));
+    }
+    if config.max_target_bytes >= config.max_head_bytes {
+        return Err(ArgError(format!(
+            "--max-target-bytes ({}) must be below --max-head-bytes ({})",
+            config.max_target_bytes, config.max_head_bytes
+        )));
+    }
+    Ok(Command::Run(Box::new(config)))
+}
+
+/// Uses `SSED_REDIS_URL` (its value `env_redis_url`) when `--redis` was not
+/// given, with the same checks.
+///
+/// # Errors
+///
+/// An [`ArgError`] for a bad URL, or Redis together with `--journal`.
+pub fn apply_redis_env(config: &mut Config, env_redis_url: Option<String>) -> Result<(), ArgError> {
+    if config.redis.is_some() {
+        return Ok(());
+    }
+    let Some(text) = env_redis_url.filter(|text| !text.is_empty()) else { return Ok(()) };
+    config.redis =
+        Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("SSED_REDIS_URL: {error}")))?);
+    if !cfg!(feature = "redis") {
+        return Err(ArgError(WITHOUT_REDIS.to_owned()));
+    }
+    if config.journal.is_some() {
+        return Err(ArgError("SSED_REDIS_URL and --journal together: choose one".to_owned()));
+    }
+    Ok(())
+}
+
+fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
+    match text.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ArgError(format!("{flag}: {text:?} is not a whole number from {min} to {max}"))),
+    }
+}
+
+fn millis(flag: &str, text: &str, min: usize, max: usize) -> Result<Duration, ArgError> {
+    let ms = number(flag, text, min, max).map_err(|error| ArgError(format!("{error} (milliseconds)")))?;
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// Bytes, or KiB and MiB with a `k` or `m` suffix (`64k` = 65536).
+fn bytes(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {
+    let (digits, unit) = match (text.strip_suffix(['k', 'K']), text.strip_suffix(['m', 'M'])) {
+        (Some(digits), _) => (digits, 1024),
+        (_, Some(digits)) => (digits, 1 << 20),
+        _ => (text, 1),
+    };
+    match digits.parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ArgError(format!("{flag}: {text:?} is not a size from {min} to {max} bytes"))),
+    }
+}
