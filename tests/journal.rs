@@ -3,8 +3,8 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,22 +42,9 @@ fn serve(journal: &Path, extra: &[&str]) -> Running {
     support::run_binary(&flags)
 }
 
-/// POSTs one event; the id when acknowledged, the status line otherwise.
+/// POSTs one event with this file's token (see [`support::publish`]).
 fn publish(addr: SocketAddr, query: &str, data: &str) -> Result<String, String> {
-    let mut stream =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|error| error.to_string())?;
-    let request = format!(
-        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{data}",
-        data.len()
-    );
-    stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(|error| error.to_string())?;
-    match answer.split_once("\r\n\r\n") {
-        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.trim().to_owned()),
-        _ => Err(answer.lines().next().unwrap_or("no answer").to_owned() + &answer),
-    }
+    support::publish(addr, TOKEN, query, data)
 }
 
 /// Every `id:`/`data:` pair a client with `last_event_id` gets, until the

@@ -106,22 +106,9 @@ fn ssed(redis_url: &str, extra: &[&str]) -> Running {
     support::run_binary(&flags)
 }
 
-/// POSTs one event: its id when acknowledged, the answer otherwise.
+/// POSTs one event with this file's token (see [`support::publish`]).
 fn publish(addr: SocketAddr, query: &str, data: &str) -> Result<String, String> {
-    let mut stream =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|error| error.to_string())?;
-    let request = format!(
-        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{data}",
-        data.len()
-    );
-    stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(|error| error.to_string())?;
-    match answer.split_once("\r\n\r\n") {
-        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.trim().to_owned()),
-        _ => Err(answer),
-    }
+    support::publish(addr, TOKEN, query, data)
 }
 
 /// A stream client: the `(id, data)` of each event, and `missed` seen.

@@ -243,6 +243,25 @@ impl Drop for Running {
     }
 }
 
+/// POSTs one event to `/publish{query}` with `token`: the id when it was
+/// acknowledged, the whole answer otherwise.
+pub fn publish(addr: SocketAddr, token: &str, query: &str, data: &str) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
+    stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|error| error.to_string())?;
+    let request = format!(
+        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{data}",
+        data.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|error| error.to_string())?;
+    match answer.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.trim().to_owned()),
+        _ => Err(answer),
+    }
+}
+
 /// Runs the `ssed` binary with `args` (on 127.0.0.1:0) until it exits, 5 s
 /// at most: its exit code and what it wrote to stderr.
 pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
