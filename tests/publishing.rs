@@ -3,54 +3,17 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ssed::{Config, Secret};
-use support::{exchange, read_to_close, read_until, start, status_of, TestServer};
+use support::{exchange, read_to_close, read_until, start, status_of, subscribe, TestServer};
 
 const TOKEN: &str = "test-token-0123456789";
 
 fn with_token(config: &mut Config) {
     config.publish_token = Some(Secret(TOKEN.to_owned()));
-}
-
-/// An `/events` client: its socket and what it has read but not yet used.
-struct Subscriber {
-    stream: TcpStream,
-    unread: String,
-}
-
-/// Opens `/events` (with extra request headers) and reads past the head and
-/// the opening `retry:` block.
-fn subscribe(server: &TestServer, path: &str, headers: &str) -> Subscriber {
-    let mut stream = server.connect();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{headers}\r\n");
-    stream.write_all(request.as_bytes()).expect("send");
-    let opening = read_until(&mut stream, "retry: 3000\n\n", 1);
-    assert_eq!(status_of(&opening), 200, "{opening}");
-    let unread = opening.split_once("retry: 3000\n\n").expect("retry block").1.to_owned();
-    Subscriber { stream, unread }
-}
-
-impl Subscriber {
-    /// The next `count` blocks (events or signals), keep-alive comments
-    /// skipped, exactly as they came.
-    fn events(&mut self, count: usize) -> String {
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            self.unread = self.unread.replace(": keep-alive\n\n", "");
-            if let Some((end, _)) = self.unread.match_indices("\n\n").nth(count - 1) {
-                let rest = self.unread.split_off(end + 2);
-                return std::mem::replace(&mut self.unread, rest);
-            }
-            let read = self.stream.read(&mut chunk).expect("read events");
-            assert!(read > 0, "stream ended: {}", self.unread);
-            self.unread.push_str(&String::from_utf8_lossy(&chunk[..read]));
-        }
-    }
 }
 
 fn post(server: &TestServer, target: &str, headers: &str, body: &[u8]) -> String {

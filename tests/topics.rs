@@ -4,54 +4,17 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use ssed::{Config, Secret};
-use support::{eventually, exchange, metric, read_until, start, status_of, TestServer};
+use support::{
+    eventually, exchange, metric, read_until, start, status_of, subscribe, Subscriber, TestServer,
+};
 
 const TOKEN: &str = "topics-token";
 
 fn with_token(config: &mut Config) {
     config.publish_token = Some(Secret(TOKEN.to_owned()));
-}
-
-/// An `/events` client past its head and opening `retry:` block.
-struct Subscriber {
-    stream: TcpStream,
-    unread: String,
-}
-
-fn subscribe(server: &TestServer, target: &str, headers: &str) -> Subscriber {
-    let mut stream = server.connect();
-    let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n{headers}\r\n");
-    stream.write_all(request.as_bytes()).expect("send");
-    let opening = read_until(&mut stream, "retry: 3000\n\n", 1);
-    assert_eq!(status_of(&opening), 200, "{opening}");
-    let unread = opening.split_once("retry: 3000\n\n").expect("retry block").1.to_owned();
-    Subscriber { stream, unread }
-}
-
-impl Subscriber {
-    /// The `data:` of the next `count` events, keep-alives skipped.
-    fn data(&mut self, count: usize) -> Vec<String> {
-        let mut chunk = [0u8; 8192];
-        loop {
-            self.unread = self.unread.replace(": keep-alive\n\n", "");
-            if let Some((end, _)) = self.unread.match_indices("\n\n").nth(count - 1) {
-                let rest = self.unread.split_off(end + 2);
-                let events = std::mem::replace(&mut self.unread, rest);
-                return events
-                    .split("\n\n")
-                    .filter(|block| !block.is_empty())
-                    .map(|block| block.lines().filter_map(|line| line.strip_prefix("data: ")).collect())
-                    .collect();
-            }
-            let read = self.stream.read(&mut chunk).expect("read events");
-            assert!(read > 0, "stream ended: {}", self.unread);
-            self.unread.push_str(&String::from_utf8_lossy(&chunk[..read]));
-        }
-    }
 }
 
 fn publish(server: &TestServer, query: &str, body: &str) -> String {

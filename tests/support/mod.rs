@@ -115,6 +115,51 @@ pub fn read_until(stream: &mut TcpStream, needle: &str, count: usize) -> String 
     String::from_utf8_lossy(&seen).into_owned()
 }
 
+/// An `/events` client: its socket and what it has read but not yet used.
+pub struct Subscriber {
+    pub stream: TcpStream,
+    pub unread: String,
+}
+
+/// Opens `target` (an `/events` path with its query, plus extra request
+/// headers) and reads past the head and the opening `retry:` block.
+pub fn subscribe(server: &TestServer, target: &str, headers: &str) -> Subscriber {
+    let mut stream = server.connect();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    let opening = read_until(&mut stream, "retry: 3000\n\n", 1);
+    assert_eq!(status_of(&opening), 200, "{opening}");
+    let unread = opening.split_once("retry: 3000\n\n").expect("retry block").1.to_owned();
+    Subscriber { stream, unread }
+}
+
+impl Subscriber {
+    /// The next `count` blocks (events or signals), keep-alive comments
+    /// skipped, exactly as they came.
+    pub fn events(&mut self, count: usize) -> String {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            self.unread = self.unread.replace(": keep-alive\n\n", "");
+            if let Some((end, _)) = self.unread.match_indices("\n\n").nth(count - 1) {
+                let rest = self.unread.split_off(end + 2);
+                return std::mem::replace(&mut self.unread, rest);
+            }
+            let read = self.stream.read(&mut chunk).expect("read events");
+            assert!(read > 0, "stream ended: {}", self.unread);
+            self.unread.push_str(&String::from_utf8_lossy(&chunk[..read]));
+        }
+    }
+
+    /// The `data:` of the next `count` blocks, keep-alives skipped.
+    pub fn data(&mut self, count: usize) -> Vec<String> {
+        self.events(count)
+            .split("\n\n")
+            .filter(|block| !block.is_empty())
+            .map(|block| block.lines().filter_map(|line| line.strip_prefix("data: ")).collect())
+            .collect()
+    }
+}
+
 /// Polls `condition` every 5 ms until it holds or `within` passes.
 pub fn eventually(within: Duration, what: &str, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
