@@ -104,7 +104,27 @@ struct StreamReport {
     connected: bool,
     first_frame: Option<Duration>,
     gaps_ms: Vec<f64>,
+    /// Gaps between the send times the frames carry (the server's clock,
+    /// whole milliseconds): the server's schedule without this client's
+    /// own scheduling delays, for servers whose pings carry a time.
+    sent_gaps_ms: Vec<f64>,
     latencies_ms: Vec<f64>,
+}
+
+/// The send time a ping carries, in milliseconds of the day: ssed's
+/// `2026-11-25T18:40:30.123Z`, or milliseconds since the epoch as the
+/// comparison servers write.
+fn sent_millis(data: &str) -> Option<u64> {
+    const DAY: u64 = 86_400_000;
+    if data.len() >= 12 && data.bytes().all(|byte| byte.is_ascii_digit()) {
+        return data.parse::<u64>().ok().map(|millis| millis % DAY);
+    }
+    let time = data.strip_suffix('Z')?.split_once('T')?.1;
+    let (hours, rest) = time.split_once(':')?;
+    let (minutes, rest) = rest.split_once(':')?;
+    let (seconds, millis) = rest.split_once('.')?;
+    let field = |text: &str| text.parse::<u64>().ok();
+    Some(((field(hours)? * 60 + field(minutes)?) * 60 + field(seconds)?) * 1000 + field(millis)?)
 }
 
 fn micros_since_epoch() -> u64 {
@@ -149,6 +169,7 @@ fn hold_stream(
     let mut reader = BufReader::with_capacity(4096, &socket);
     let mut line = String::new();
     let mut last_frame: Option<Instant> = None;
+    let mut last_sent: Option<u64> = None;
     while !phase.stop_reading.load(Ordering::Relaxed) {
         line.clear();
         match reader.read_line(&mut line) {
@@ -163,6 +184,12 @@ fn hold_stream(
             report.gaps_ms.push((now - previous).as_secs_f64() * 1e3);
         }
         last_frame = Some(now);
+        let sent = sent_millis(data.trim_end());
+        if let (Some(sent), Some(previous)) = (sent, last_sent.filter(|_| now > hold_from)) {
+            // Across midnight the time of day starts again.
+            report.sent_gaps_ms.push(((sent + 86_400_000 - previous) % 86_400_000) as f64);
+        }
+        last_sent = sent;
         // Published load events carry their send time in microseconds.
         if let Some(sent) = data.trim_end().strip_prefix("t=").and_then(|t| t.parse::<u64>().ok()) {
             report.latencies_ms.push(micros_since_epoch().saturating_sub(sent) as f64 / 1e3);
@@ -500,10 +527,11 @@ fn main() {
         .map(|gap| ((gap / interval_ms).round() as u64).saturating_sub(1))
         .sum();
     let mut gaps: Vec<f64> = all.iter().flat_map(|r| r.gaps_ms.iter().copied()).collect();
+    let mut sent_gaps: Vec<f64> = all.iter().flat_map(|r| r.sent_gaps_ms.iter().copied()).collect();
     let mut first: Vec<f64> =
         all.iter().filter_map(|r| r.first_frame).map(|d| d.as_secs_f64() * 1e3).collect();
     let mut latencies: Vec<f64> = all.iter().flat_map(|r| r.latencies_ms.iter().copied()).collect();
-    for list in [&mut gaps, &mut first, &mut latencies, &mut scrapes] {
+    for list in [&mut gaps, &mut sent_gaps, &mut first, &mut latencies, &mut scrapes] {
         list.sort_by(f64::total_cmp);
     }
     println!("target            {}{}", options.addr, options.path);
@@ -516,6 +544,9 @@ fn main() {
     );
     println!("missed frames     {missed} (gaps of two or more intervals, counted in intervals)");
     println!("gap ms            {}  ({} gaps)", spread(&gaps, 1), gaps.len());
+    if !sent_gaps.is_empty() {
+        println!("gap as sent ms    {}  (the times the frames carry)", spread(&sent_gaps, 1));
+    }
     println!("first frame ms    {}", spread(&first, 1));
     // Events published elsewhere (another instance) are timed too.
     if published.is_some() || !latencies.is_empty() {

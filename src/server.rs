@@ -166,12 +166,15 @@ impl Server {
     pub fn run(self) {
         let mut accept_errors = RateLimitedLog::default();
         let refusals = StopRefusals(start_refusal_thread(&self.shared));
-        for incoming in self.listener.incoming() {
+        loop {
+            // `accept` hands over the peer's address with the socket: no
+            // second system call to ask for it.
+            let accepted = self.listener.accept();
             if self.shared.is_shutting_down() {
                 break;
             }
-            match incoming {
-                Ok(stream) => admit(&self.shared, stream, refusals.0.as_ref()),
+            match accepted {
+                Ok((stream, peer)) => admit(&self.shared, stream, peer, refusals.0.as_ref()),
                 Err(error) => {
                     accept_errors.log(format_args!("accept failed: {error}"));
                     // Out of file descriptors or memory: the pending connection
@@ -225,9 +228,7 @@ impl ServerHandle {
     }
 }
 
-fn admit(shared: &Arc<Shared>, stream: TcpStream, refusals: Option<&Refusals>) {
-    // A client that already left has no address; there is no one to serve.
-    let Ok(peer) = stream.peer_addr() else { return };
+fn admit(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, refusals: Option<&Refusals>) {
     let Some(slot) = ConnectionSlot::claim(shared) else {
         let max = shared.config.max_clients + shared.config.max_pending;
         let detail = format!("server full, {max} of {max} connections in use");

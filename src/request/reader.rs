@@ -22,6 +22,13 @@ use super::{parse_request_head, scan_request_line, Limits, ParseError, Parsed, R
 /// byte by byte only.
 const EARLY_CHECK_BYTES: usize = 64;
 
+/// The head buffer's first size: room for a browser's head, and more than
+/// glibc keeps in a thread's own cache of freed blocks (1,032 bytes). A
+/// smaller block, freed when the stream starts, would stay in that cache
+/// for the whole life of the stream's thread (1 KB per stream, measured
+/// in BENCHMARKS.md); this one goes back to the heap every thread shares.
+const FIRST_BUFFER_BYTES: usize = 2048;
+
 /// A request head being collected: read into [`HeadReader::spare`], then
 /// report the count to [`HeadReader::filled`].
 #[derive(Debug)]
@@ -66,7 +73,7 @@ impl HeadReader {
     /// An empty reader for heads within `limits`.
     pub fn new(limits: Limits) -> HeadReader {
         HeadReader {
-            buf: Vec::with_capacity(1024.min(limits.max_head_bytes)),
+            buf: Vec::with_capacity(FIRST_BUFFER_BYTES.min(limits.max_head_bytes)),
             filled: 0,
             limits,
             looked_at: 0,
