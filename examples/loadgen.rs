@@ -273,11 +273,14 @@ fn load_average() -> String {
 /// POSTs `rate` events a second to /publish until `stop`.
 fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
     let token = options.token.clone().unwrap_or_default();
-    let pause = Duration::from_secs(1) / rate as u32;
-    let mut published = 0;
+    // Publish n is due at n / rate after the start, whatever the server's
+    // answer time, so that servers compared get the same number of events.
+    let started = Instant::now();
+    let (mut attempts, mut published) = (0u32, 0);
     // xorshift64: a random topic per publish, reproducibly.
     let mut random = 0x9e37_79b9_7f4a_7c15_u64;
-    while !stop.load(Ordering::Relaxed) && published < 1_000_000 {
+    while !stop.load(Ordering::Relaxed) && attempts < 1_000_000 {
+        attempts += 1;
         random ^= random << 13;
         random ^= random >> 7;
         random ^= random << 17;
@@ -298,7 +301,8 @@ fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
             let _ = socket.read_to_end(&mut answer);
             published += usize::from(answer.starts_with(b"HTTP/1.1 200"));
         }
-        thread::sleep(pause);
+        let due = started + Duration::from_secs_f64(f64::from(attempts) / rate as f64);
+        thread::sleep(due.saturating_duration_since(Instant::now()));
     }
     published
 }
@@ -308,7 +312,7 @@ fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
 fn fan_out_counters(addr: SocketAddr) -> Option<[u64; 3]> {
     let mut socket = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
-    socket.write_all(b"GET /metrics HTTP/1.1\r\nHost: loadgen\r\n\r\n").ok()?;
+    socket.write_all(b"GET /metrics HTTP/1.1\r\nHost: loadgen\r\nConnection: close\r\n\r\n").ok()?;
     let mut answer = String::new();
     let _ = socket.read_to_string(&mut answer);
     let sample = |name: &str| {

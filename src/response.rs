@@ -59,8 +59,13 @@ impl Head {
     /// Starts a head with the status line and the `Date` header, which RFC
     /// 9110 §6.6.1 asks of every origin server that has a clock.
     pub fn new(status: u16, date: &str) -> Head {
-        // Room for a stream head and its first frame, so neither reallocates.
-        let mut head = Head { bytes: Vec::with_capacity(512) };
+        Head::with_room(status, date, 512)
+    }
+
+    /// [`Head::new`] in a buffer of `capacity` bytes, for a head whose
+    /// buffer lives on (a stream's frame buffer): sized once, never grown.
+    pub fn with_room(status: u16, date: &str, capacity: usize) -> Head {
+        let mut head = Head { bytes: Vec::with_capacity(capacity) };
         // Writing to a Vec cannot fail.
         let _ = write!(head.bytes, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         head.header("Date", date)
@@ -90,8 +95,14 @@ impl Head {
 ///
 /// `X-Accel-Buffering: no` asks nginx-style proxies not to buffer the body;
 /// `Cache-Control: no-cache` keeps caches from replaying a stream.
+///
+/// The buffer has room for the head (about 190 bytes and the origin) and a
+/// first frame: a ping stream writes every frame from it for as long as
+/// it lives, so it is not bigger than that (BENCHMARKS.md, memory per stream).
 pub fn event_stream_head(cors_origin: &str, date: &str) -> Vec<u8> {
-    Head::new(200, date)
+    const HEAD_WITHOUT_ORIGIN: usize = 192;
+    const FIRST_FRAME: usize = 128;
+    Head::with_room(200, date, HEAD_WITHOUT_ORIGIN + cors_origin.len() + FIRST_FRAME)
         .header("Content-Type", "text/event-stream")
         .header("Cache-Control", "no-cache")
         .header("Access-Control-Allow-Origin", cors_origin)
@@ -191,6 +202,21 @@ mod tests {
              Access-Control-Allow-Origin: *\r\nX-Accel-Buffering: no\r\n\
              Connection: close\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn a_stream_head_has_room_for_the_largest_first_ping() {
+        let origin = "https://a-rather-long-origin.example.test:8443";
+        let mut frame = event_stream_head(origin, DATE);
+        let capacity = frame.capacity();
+        let first_ping = crate::sse::Event {
+            retry: Some(std::time::Duration::from_millis(u64::from(u32::MAX))),
+            id: crate::sse::SingleLine::new("9007199254740991").ok(),
+            event: Some(crate::sse::PING),
+            data: "2026-11-25T18:40:30.123Z",
+        };
+        first_ping.encode_into(&mut frame);
+        assert_eq!(frame.capacity(), capacity, "the buffer grew: {} bytes", frame.len());
     }
 
     #[test]

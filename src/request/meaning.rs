@@ -2,27 +2,24 @@
 //! body-framing rules of RFC 9112, and the four request-target forms
 //! reduced to a path and a query.
 
-use super::{Header, ParseError, Version};
+use super::{Fields, ParseError, Version};
 
 /// Host and body-framing rules of RFC 9112 §3.2 and §6; returns the
 /// Content-Length.
-pub(super) fn check_framing_and_host(
-    headers: &[Header],
-    version: Version,
-) -> Result<Option<u64>, ParseError> {
-    let named = |name: &'static str| headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name));
+pub(super) fn check_framing_and_host(headers: &Fields, version: Version) -> Result<Option<u64>, ParseError> {
+    let named = |name: &'static str| headers.named(name);
     match (named("host").count(), version) {
         (0, Version::Http11) => return Err(ParseError::MissingHost),
         (0 | 1, _) => {}
         _ => return Err(ParseError::DuplicateHost),
     }
-    if named("host").any(|host| !is_valid_host(&host.value)) {
+    if named("host").any(|host| !is_valid_host(host)) {
         return Err(ParseError::BadHost);
     }
     let mut content_length = None;
-    for header in named("content-length") {
-        let digits = !header.value.is_empty() && header.value.iter().all(u8::is_ascii_digit);
-        let length = std::str::from_utf8(&header.value)
+    for value in named("content-length") {
+        let digits = !value.is_empty() && value.iter().all(u8::is_ascii_digit);
+        let length = std::str::from_utf8(value)
             .ok()
             .filter(|_| digits)
             .and_then(|text| text.parse::<u64>().ok())

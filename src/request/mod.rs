@@ -53,13 +53,52 @@ pub enum Version {
     Http11,
 }
 
-/// One header line, name as sent, value with surrounding whitespace removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The field name; compare it case-insensitively.
-    pub name: String,
-    /// The field value: visible ASCII, spaces, tabs or obs-text bytes.
-    pub value: Vec<u8>,
+/// Every header line of a request, in one buffer: `name:value\n` each,
+/// the value without its surrounding whitespace. One allocation however
+/// many headers came, rather than two per header: a stream's thread frees
+/// its request before it starts, and glibc keeps small freed blocks in
+/// that thread's own cache for as long as the thread lives (BENCHMARKS.md,
+/// memory per stream).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fields {
+    /// Names are tchars and values exclude CR and LF (both checked by the
+    /// parser), so `:` and `\n` split them unambiguously.
+    text: Vec<u8>,
+}
+
+impl Fields {
+    /// Appends one checked field.
+    fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.text.extend_from_slice(name);
+        self.text.push(b':');
+        self.text.extend_from_slice(value);
+        self.text.push(b'\n');
+    }
+
+    /// `(name, value)` for every header line, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.text.split(|&byte| byte == b'\n').filter(|line| !line.is_empty()).map(|line| {
+            let colon = line.iter().position(|&byte| byte == b':').unwrap_or(line.len());
+            (&line[..colon], line.get(colon + 1..).unwrap_or_default())
+        })
+    }
+
+    /// The values of the header lines called `name` (any letter case).
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
+            .filter(move |(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value)
+    }
+
+    /// How many header lines there are.
+    pub fn len(&self) -> usize {
+        self.text.iter().filter(|&&byte| byte == b'\n').count()
+    }
+
+    /// True when the request had no header lines.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
 }
 
 /// A request head that passed every check below.
@@ -74,7 +113,7 @@ pub struct Request {
     /// The request's HTTP version.
     pub version: Version,
     /// Every header line in order.
-    pub headers: Vec<Header>,
+    pub headers: Fields,
     /// The `Content-Length`, when one was sent.
     pub content_length: Option<u64>,
 }
@@ -84,8 +123,8 @@ impl Request {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
-            .find(|header| header.name.eq_ignore_ascii_case(name))
-            .map(|header| header.value.as_slice())
+            .find(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value)
     }
 
     /// [`Request::header`] as text, when it is UTF-8.
@@ -170,13 +209,19 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseEr
     };
     let parts = scan_request_line(request_line, true, limits)?;
 
-    let mut headers = Vec::new();
+    // Sized once: the header lines are at most what is left of the buffer.
+    let mut headers = Fields { text: Vec::with_capacity(buf.len() - lines.pos) };
+    let mut count = 0;
     loop {
         match lines.next_line() {
             None => return incomplete(buf, limits),
             Some([]) => break,
-            Some(_) if headers.len() == MAX_HEADERS => return Err(ParseError::TooManyHeaders),
-            Some(line) => headers.push(parse_header_line(line)?),
+            Some(_) if count == MAX_HEADERS => return Err(ParseError::TooManyHeaders),
+            Some(line) => {
+                let (name, value) = parse_header_line(line)?;
+                headers.push(name, value);
+                count += 1;
+            }
         }
     }
     let head_len = lines.pos;
@@ -283,7 +328,7 @@ fn scan_request_line<'a>(
     }
 }
 
-fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
+fn parse_header_line(line: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return Err(ParseError::ObsoleteLineFolding);
     }
@@ -303,7 +348,7 @@ fn parse_header_line(line: &[u8]) -> Result<Header, ParseError> {
     if !value.iter().all(allowed) {
         return Err(ParseError::BadHeaderValue);
     }
-    Ok(Header { name: ascii_string(name)?, value: value.to_vec() })
+    Ok((name, value))
 }
 
 fn trim_ows(mut value: &[u8]) -> &[u8] {

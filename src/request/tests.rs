@@ -55,6 +55,29 @@ fn every_proper_prefix_of_a_valid_head_is_incomplete() {
 }
 
 #[test]
+fn header_lines_are_kept_in_order_trimmed_and_all_in_one_buffer() {
+    let request = complete(
+        b"GET / HTTP/1.1\r\nHost: a:1\r\nX-Empty:\r\nX-Tabs:\t v: w \t\r\nX-Obs: caf\xc3\xa9\r\nx-tabs: second\r\n\r\n",
+    );
+    let lines: Vec<(&[u8], &[u8])> = request.headers.iter().collect();
+    assert_eq!(
+        lines,
+        [
+            (&b"Host"[..], &b"a:1"[..]),
+            (b"X-Empty", b""),
+            (b"X-Tabs", b"v: w"),
+            (b"X-Obs", b"caf\xc3\xa9"),
+            (b"x-tabs", b"second"),
+        ]
+    );
+    assert_eq!(request.headers.len(), 5);
+    // The first of two lines with one name, in any letter case.
+    assert_eq!(request.header("X-TABS"), Some(&b"v: w"[..]));
+    assert_eq!(request.headers.named("x-tabs").count(), 2);
+    assert!(complete(b"GET / HTTP/1.0\r\n\r\n").headers.is_empty());
+}
+
+#[test]
 fn fields_are_extracted() {
     let request = complete(b"GET /messages?x=1 HTTP/1.1\r\nHost: a:1\r\nLast-Event-ID:  41 \r\n\r\n");
     assert_eq!(request.method, "GET");
