@@ -5,11 +5,11 @@
 //! days-to-date step is Howard Hinnant's `civil_from_days` algorithm.
 //!
 //! ```text
-//! 2026-11-25T18:40:30.123Z        (write_rfc3339_millis)
+//! 2026-11-25T18:40:30.123Z        (Rfc3339Millis)
 //! Wed, 25 Nov 2026 18:40:30 GMT   (http_date)
 //! ```
 
-use std::fmt::Write;
+use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// When a periodic frame (a ping, a keep-alive) is due after the one due
@@ -27,32 +27,45 @@ pub fn next_tick(due: Instant, interval: Duration, now: Instant) -> Instant {
     }
 }
 
-/// Appends `time` as UTC with milliseconds, e.g. `2026-11-25T18:40:30.123Z`.
-///
-/// Appending to a caller's `String` lets the stream loop reuse one buffer.
-pub fn write_rfc3339_millis(time: SystemTime, out: &mut String) {
-    let parts = CivilTime::from(time);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second, parts.millis
-    );
+/// `time` as UTC with milliseconds, e.g. `2026-11-25T18:40:30.123Z` (24
+/// bytes until the year 9999), to format where it is needed: the ping loop
+/// formats it into a buffer on its stack.
+pub struct Rfc3339Millis(pub SystemTime);
+
+impl fmt::Display for Rfc3339Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = CivilTime::from(self.0);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second, parts.millis
+        )
+    }
 }
 
 /// `time` as an HTTP date (RFC 9110 §5.6.7), e.g. `Wed, 25 Nov 2026 18:40:30 GMT`.
 pub fn http_date(time: SystemTime) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let parts = CivilTime::from(time);
-    // 1970-01-01 was a Thursday.
-    let weekday = WEEKDAYS[parts.days_since_epoch.rem_euclid(7) as usize];
-    let month = MONTHS[(parts.month - 1) as usize];
-    format!(
-        "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} GMT",
-        parts.day, parts.year, parts.hour, parts.minute, parts.second
-    )
+    HttpDate(time).to_string()
+}
+
+/// [`http_date`] to format where it is needed (29 bytes until the year 9999).
+pub struct HttpDate(pub SystemTime);
+
+impl fmt::Display for HttpDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] =
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let parts = CivilTime::from(self.0);
+        // 1970-01-01 was a Thursday.
+        let weekday = WEEKDAYS[parts.days_since_epoch.rem_euclid(7) as usize];
+        let month = MONTHS[(parts.month - 1) as usize];
+        write!(
+            f,
+            "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} GMT",
+            parts.day, parts.year, parts.hour, parts.minute, parts.second
+        )
+    }
 }
 
 struct CivilTime {
@@ -135,9 +148,7 @@ mod tests {
             (4_107_542_399, 0, "2100-02-28T23:59:59.000Z", "Sun, 28 Feb 2100 23:59:59 GMT"),
         ];
         for (seconds, millis, rfc3339, imf) in cases {
-            let mut text = String::new();
-            write_rfc3339_millis(at(seconds, millis), &mut text);
-            assert_eq!(text, rfc3339);
+            assert_eq!(Rfc3339Millis(at(seconds, millis)).to_string(), rfc3339);
             assert_eq!(http_date(at(seconds, millis)), imf);
         }
     }

@@ -16,6 +16,8 @@
 //! Every response ends the connection: ssed answers one request per
 //! connection, so there is no keep-alive or pipelining state to get wrong.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
@@ -52,7 +54,7 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, slot: ConnectionSlot) 
 
     match read_request_head(socket, shared, accepted) {
         Ok((request, after_head)) => {
-            let who = format!("{peer} {} {}", request.method, request.path);
+            let who = Who::of(peer, &request);
             let ended = respond(socket, shared, request, after_head, &who);
             shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
         }
@@ -100,27 +102,56 @@ fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> E
     }
 }
 
+/// Who a log line is about: the peer, and the request's method and path.
+/// The request lines of streams, the connections that live long, are
+/// named by a constant, so a stream keeps no copy of its request.
+struct Who {
+    peer: SocketAddr,
+    request_line: Cow<'static, str>,
+}
+
+impl Who {
+    fn of(peer: SocketAddr, request: &Request) -> Who {
+        const STREAMS: [&str; 3] = ["GET /sse", "GET /messages", "GET /events"];
+        let line =
+            STREAMS.iter().find(|line| line.split_once(' ') == Some((request.method(), request.path())));
+        let request_line = match line {
+            Some(&line) => Cow::Borrowed(line),
+            None => Cow::Owned(format!("{} {}", request.method(), request.path())),
+        };
+        Who { peer, request_line }
+    }
+}
+
+impl fmt::Display for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.peer, self.request_line)
+    }
+}
+
 /// Routes a whole request head and answers it.
-fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: Vec<u8>, who: &str) -> Ended {
+fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: Vec<u8>, who: &Who) -> Ended {
     let publish_enabled = shared.config.publish_token.is_some();
-    match route(&request.method, &request.path, publish_enabled) {
+    match route(request.method(), request.path(), publish_enabled) {
         Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
             let reason = answer::raw(socket, shared, 200, &shared.stream_head());
             Ended { reason, outcome: "-> 200 (head only)".to_owned() }
         }
         Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
-            // A stream keeps only what it needs from its request: the rest
-            // (every header, the buffer it was read into) is freed here.
+            // A stream keeps only what it needs from its request: the buffer
+            // it was read into carries the stream's head, and is freed once
+            // that is written.
             let topics = match resource {
-                Resource::Events => match topics_in_query(&request.query, shared.config.max_topics) {
+                Resource::Events => match topics_in_query(request.query(), shared.config.max_topics) {
                     Ok(topics) => topics,
                     Err(error) => return answer::error(socket, shared, 400, &error.to_string(), &[]),
                 },
                 _ => Topics::All,
             };
             let last_event_id = last_event_id(&request);
-            drop((request, after_head));
-            stream(socket, shared, resource, topics, last_event_id.as_deref(), who)
+            drop(after_head);
+            let buffer = request.into_buffer();
+            stream(socket, shared, resource, topics, last_event_id.as_deref(), who, buffer)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
             serve_publish(socket, &request, &after_head, shared)
@@ -155,11 +186,11 @@ fn respond(socket: &TcpStream, shared: &Shared, request: Request, after_head: Ve
         }
         Route::MethodNotAllowed(resource) => {
             let allowed = resource.allowed_methods();
-            let detail = format!("method {} not allowed; allowed: {allowed}", request.method);
+            let detail = format!("method {} not allowed; allowed: {allowed}", request.method());
             answer::error(socket, shared, 405, &detail, &[("Allow", allowed)])
         }
         Route::NotImplemented => {
-            answer::error(socket, shared, 501, &format!("method {} not implemented", request.method), &[])
+            answer::error(socket, shared, 501, &format!("method {} not implemented", request.method()), &[])
         }
     }
 }
@@ -172,7 +203,8 @@ fn stream(
     resource: Resource,
     topics: Topics,
     last_event_id: Option<&str>,
-    who: &str,
+    who: &Who,
+    buffer: Vec<u8>,
 ) -> Ended {
     let Some(live) = LiveStream::start(shared) else {
         let max = shared.config.max_clients;
@@ -187,8 +219,8 @@ fn stream(
     };
     shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", live.now_live()));
     let (reason, events) = match resource {
-        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared),
-        _ => serve_events(socket, topics, last_event_id, shared),
+        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared, buffer),
+        _ => serve_events(socket, topics, last_event_id, shared, buffer),
     };
     close_gently(socket);
     let seconds = live.seconds();

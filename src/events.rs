@@ -38,15 +38,17 @@ pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
 };
 
 /// Serves `/events` until the client leaves; returns why, and how many
-/// events were sent. `last_event_id` is what a reconnecting client sent.
+/// events were sent. `last_event_id` is what a reconnecting client sent;
+/// `buffer`, the one the request was read into, carries the opening.
 pub(crate) fn serve_events(
     mut socket: &TcpStream,
     topics: Topics,
     last_event_id: Option<&str>,
     shared: &Shared,
+    buffer: Vec<u8>,
 ) -> (CloseReason, u64) {
     let (subscription, replay) = shared.hub.subscribe(topics, last_event_id);
-    let mut opening = shared.stream_head();
+    let mut opening = shared.stream_head_in(buffer);
     sse::encode_retry(shared.config.retry, &mut opening);
     let mut sent = 0;
     if replay.missed {

@@ -65,6 +65,7 @@ pub mod resp;
 pub mod response;
 pub mod routes;
 pub mod sse;
+pub mod stack_text;
 pub mod topic;
 // Floor 1: shared state, the closing vocabulary, small I/O helpers.
 mod answer;

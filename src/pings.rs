@@ -10,61 +10,69 @@
 //! id: 2\n event: ping\n …          500 ms later (--interval), and so on
 //! ```
 //!
+//! After the head, a ping stream allocates nothing: each frame is encoded
+//! in a buffer on the thread's stack.
+//!
 //! Between pings the thread does not sleep: it waits in `read()` with a
 //! timeout that ends at the next ping. A departing client ends that read at
 //! once (0 bytes for FIN, an error for RST), so its thread and socket go
 //! away without waiting for the next write. A client that stays but stops
 //! reading is caught by the write timeout.
 
-use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::clock::{next_tick, write_rfc3339_millis};
+use crate::clock::{next_tick, Rfc3339Millis};
 use crate::close::CloseReason;
 use crate::routes::PingStyle;
 use crate::sse::{Event, SingleLine, PING};
+use crate::stack_text::StackText;
 use crate::state::Shared;
 
+/// Room for the largest ping: `retry:` and `id:` of 20 digits each (a
+/// `u64`), `event: ping`, and a timestamp of at most 32 bytes (a year of
+/// 12 digits, as far as `SystemTime` goes): 105 bytes.
+const PING_BYTES: usize = 160;
+
 /// Writes pings until something ends the stream; returns why, and how many
-/// events were sent. `last_event_id` is what a reconnecting client sent.
+/// events were sent. `last_event_id` is what a reconnecting client sent;
+/// `buffer` is the one the request was read into.
 pub(crate) fn serve_pings(
     mut socket: &TcpStream,
     style: PingStyle,
     last_event_id: Option<&str>,
     shared: &Shared,
+    buffer: Vec<u8>,
 ) -> (CloseReason, u64) {
     let config = &shared.config;
     let first_id = first_id(last_event_id);
-    // Buffers reused for every frame: after the first, no allocation.
-    let mut frame = shared.stream_head();
-    let mut id = String::with_capacity(20);
-    let mut timestamp = String::with_capacity(24);
-    let mut retry = Some(config.retry);
+    // The head and the first ping leave in one write, from the buffer the
+    // request came in; then that buffer goes back to the heap. Every ping is
+    // encoded on this thread's stack, so a ping stream holds no heap memory
+    // of its own (BENCHMARKS.md, memory per stream).
+    let mut head = Some(shared.stream_head_in(buffer));
     let mut next_ping = Instant::now();
     let mut sent = 0;
     loop {
-        id.clear();
-        let _ = write!(id, "{}", first_id + sent);
-        timestamp.clear();
-        write_rfc3339_millis(SystemTime::now(), &mut timestamp);
-        let ping = Event {
-            retry: retry.take(),
-            id: SingleLine::new(&id).ok(), // digits only: always a single line
-            event: match style {
-                PingStyle::Named => Some(PING),
-                PingStyle::Unnamed => None,
-            },
-            data: &timestamp,
+        let mut frame = [0u8; PING_BYTES];
+        let retry = head.is_some().then_some(config.retry);
+        let ping = match encode_ping(&mut frame, first_id + sent, style, retry, SystemTime::now()) {
+            Ok(len) => &frame[..len],
+            Err(error) => return (CloseReason::from_write_error(&error), sent),
         };
-        ping.encode_into(&mut frame);
-        if let Err(error) = socket.write_all(&frame) {
-            return (CloseReason::from_write_error(&error), sent);
+        let written = match head.take() {
+            Some(mut head) => {
+                head.extend_from_slice(ping);
+                socket.write_all(&head).map(|()| head.len())
+            }
+            None => socket.write_all(ping).map(|()| ping.len()),
+        };
+        match written {
+            Ok(bytes) => shared.metrics.sent_bytes(bytes),
+            Err(error) => return (CloseReason::from_write_error(&error), sent),
         }
-        shared.metrics.sent_bytes(frame.len());
         shared.metrics.sent_events(1);
-        frame.clear();
         sent += 1;
 
         next_ping = next_tick(next_ping, config.interval, Instant::now());
@@ -72,6 +80,36 @@ pub(crate) fn serve_pings(
             return (reason, sent);
         }
     }
+}
+
+/// Encodes ping `id`, sent at `now`, into `frame`; returns its length.
+///
+/// # Errors
+///
+/// `WriteZero` if the ping did not fit, which [`PING_BYTES`] rules out: the
+/// stream then ends rather than send a cut frame.
+fn encode_ping(
+    frame: &mut [u8; PING_BYTES],
+    id: u64,
+    style: PingStyle,
+    retry: Option<Duration>,
+    now: SystemTime,
+) -> io::Result<usize> {
+    let id_text = StackText::<20>::format(format_args!("{id}"))?;
+    let time_text = StackText::<32>::format(format_args!("{}", Rfc3339Millis(now)))?;
+    let ping = Event {
+        retry,
+        id: SingleLine::new(id_text.as_str()).ok(), // digits only: always a single line
+        event: match style {
+            PingStyle::Named => Some(PING),
+            PingStyle::Unnamed => None,
+        },
+        data: time_text.as_str(),
+    };
+    let mut rest = &mut frame[..];
+    ping.write_to(&mut rest)?;
+    let left = rest.len();
+    Ok(PING_BYTES - left)
 }
 
 /// Waits for the moment of the next ping, watching the socket meanwhile.

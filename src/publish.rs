@@ -186,7 +186,7 @@ fn publish_request(
     if !offered.is_some_and(|offered| constant_time_eq(offered, token)) {
         return Err(PublishRefusal::Unauthorized.into());
     }
-    let Some(length) = request.content_length else {
+    let Some(length) = request.content_length() else {
         return Err(PublishRefusal::LengthRequired.into());
     };
     // Every byte costs at least one byte as sent, so this refuses early
@@ -195,13 +195,13 @@ fn publish_request(
         return Err(PublishRefusal::TooLarge { bytes: length, limit: config.max_event_bytes }.into());
     }
     let event = event_name(request)?;
-    let topic = publish_topic(&request.query).map_err(PublishRefusal::BadTopic)?;
+    let topic = publish_topic(request.query()).map_err(PublishRefusal::BadTopic)?;
 
     // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
     // for this before sending its body; every refusal above went out
     // instead of it. An HTTP/1.0 request's expectation is ignored.
     let body_pending = (already_read.len() as u64) < length;
-    if body_pending && request.version == Version::Http11 && expects_continue(request) {
+    if body_pending && request.version() == Version::Http11 && expects_continue(request) {
         socket.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").map_err(|_| Failure::ClientLeft)?;
         shared.metrics.sent_bytes(25);
     }

@@ -59,13 +59,14 @@ impl Head {
     /// Starts a head with the status line and the `Date` header, which RFC
     /// 9110 §6.6.1 asks of every origin server that has a clock.
     pub fn new(status: u16, date: &str) -> Head {
-        Head::with_room(status, date, 512)
+        Head::in_buffer(Vec::with_capacity(512), status, date)
     }
 
-    /// [`Head::new`] in a buffer of `capacity` bytes, for a head whose
-    /// buffer lives on (a stream's frame buffer): sized once, never grown.
-    pub fn with_room(status: u16, date: &str, capacity: usize) -> Head {
-        let mut head = Head { bytes: Vec::with_capacity(capacity) };
+    /// [`Head::new`] written into `buffer`, emptied first: a buffer the
+    /// connection already has (the one its request was read into).
+    pub fn in_buffer(mut buffer: Vec<u8>, status: u16, date: &str) -> Head {
+        buffer.clear();
+        let mut head = Head { bytes: buffer };
         // Writing to a Vec cannot fail.
         let _ = write!(head.bytes, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         head.header("Date", date)
@@ -95,14 +96,13 @@ impl Head {
 ///
 /// `X-Accel-Buffering: no` asks nginx-style proxies not to buffer the body;
 /// `Cache-Control: no-cache` keeps caches from replaying a stream.
-///
-/// The buffer has room for the head (about 190 bytes and the origin) and a
-/// first frame: a ping stream writes every frame from it for as long as
-/// it lives, so it is not bigger than that (BENCHMARKS.md, memory per stream).
 pub fn event_stream_head(cors_origin: &str, date: &str) -> Vec<u8> {
-    const HEAD_WITHOUT_ORIGIN: usize = 192;
-    const FIRST_FRAME: usize = 128;
-    Head::with_room(200, date, HEAD_WITHOUT_ORIGIN + cors_origin.len() + FIRST_FRAME)
+    event_stream_head_in(Vec::with_capacity(512), cors_origin, date)
+}
+
+/// [`event_stream_head`] written into `buffer`, emptied first.
+pub fn event_stream_head_in(buffer: Vec<u8>, cors_origin: &str, date: &str) -> Vec<u8> {
+    Head::in_buffer(buffer, 200, date)
         .header("Content-Type", "text/event-stream")
         .header("Cache-Control", "no-cache")
         .header("Access-Control-Allow-Origin", cors_origin)
@@ -205,18 +205,13 @@ mod tests {
     }
 
     #[test]
-    fn a_stream_head_has_room_for_the_largest_first_ping() {
-        let origin = "https://a-rather-long-origin.example.test:8443";
-        let mut frame = event_stream_head(origin, DATE);
-        let capacity = frame.capacity();
-        let first_ping = crate::sse::Event {
-            retry: Some(std::time::Duration::from_millis(u64::from(u32::MAX))),
-            id: crate::sse::SingleLine::new("9007199254740991").ok(),
-            event: Some(crate::sse::PING),
-            data: "2026-11-25T18:40:30.123Z",
-        };
-        first_ping.encode_into(&mut frame);
-        assert_eq!(frame.capacity(), capacity, "the buffer grew: {} bytes", frame.len());
+    fn a_head_written_into_a_used_buffer_is_the_same_head_in_that_buffer() {
+        let mut used = b"GET /sse HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
+        used.reserve(2048);
+        let (address, capacity) = (used.as_ptr(), used.capacity());
+        let head = event_stream_head_in(used, "*", DATE);
+        assert_eq!(head, event_stream_head("*", DATE));
+        assert_eq!((head.as_ptr(), head.capacity()), (address, capacity), "no new allocation");
     }
 
     #[test]

@@ -44,7 +44,7 @@
 //! parsing event streams (ssed only writes them).
 
 use std::fmt;
-use std::io::Write;
+use std::io;
 use std::time::Duration;
 
 /// Text that can stand on one `id:` or `event:` line: it holds no CR, LF or
@@ -129,19 +129,31 @@ impl Event<'_> {
     /// It allocates nothing beyond growing `out`, so a caller that reuses
     /// one buffer encodes without allocating.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
+        // Writing to a Vec cannot fail.
+        let _ = self.write_to(out);
+    }
+
+    /// Writes the event's wire bytes to `out`: a `Vec`, or a fixed buffer
+    /// (`&mut [u8]`, which moves past what it took) for a caller that
+    /// encodes on its stack.
+    ///
+    /// # Errors
+    ///
+    /// Only the writer's: a fixed buffer too small for the event.
+    pub fn write_to(&self, out: &mut impl io::Write) -> io::Result<()> {
         if let Some(retry) = self.retry {
-            encode_retry_field(retry, out);
+            write_retry_field(retry, out)?;
         }
         if let Some(id) = self.id {
-            push_field(out, b"id", id.as_str());
+            write_field(out, b"id", id.as_str())?;
         }
         if let Some(event) = self.event {
-            push_field(out, b"event", event.as_str());
+            write_field(out, b"event", event.as_str())?;
         }
         for line in split_lines(self.data) {
-            push_field(out, b"data", line);
+            write_field(out, b"data", line)?;
         }
-        out.push(b'\n');
+        out.write_all(b"\n")
     }
 }
 
@@ -166,21 +178,21 @@ pub fn encode_comment(text: &str, out: &mut Vec<u8>) {
 
 /// Appends a block that only sets the client's reconnection time.
 pub fn encode_retry(retry: Duration, out: &mut Vec<u8>) {
-    encode_retry_field(retry, out);
+    // Writing to a Vec cannot fail.
+    let _ = write_retry_field(retry, out);
     out.push(b'\n');
 }
 
 /// `retry:` takes "ASCII digits" only: whole milliseconds.
-fn encode_retry_field(retry: Duration, out: &mut Vec<u8>) {
-    // Writing to a Vec cannot fail.
-    let _ = writeln!(out, "retry: {}", retry.as_millis() as u64);
+fn write_retry_field(retry: Duration, out: &mut impl io::Write) -> io::Result<()> {
+    writeln!(out, "retry: {}", retry.as_millis() as u64)
 }
 
-fn push_field(out: &mut Vec<u8>, name: &[u8], value: &str) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
-    out.push(b'\n');
+fn write_field(out: &mut impl io::Write, name: &[u8], value: &str) -> io::Result<()> {
+    out.write_all(name)?;
+    out.write_all(b": ")?;
+    out.write_all(value.as_bytes())?;
+    out.write_all(b"\n")
 }
 
 /// Splits on CRLF, LF and CR, the three line endings of the event-stream

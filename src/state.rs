@@ -17,13 +17,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::clock::http_date;
+use crate::clock::{http_date, HttpDate};
 use crate::close::CloseReason;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::log::log;
 use crate::metrics::{Gauges, Metrics};
-use crate::response::event_stream_head;
+use crate::response::{event_stream_head, event_stream_head_in};
+use crate::stack_text::StackText;
 
 /// How the link to Redis is doing (`--redis`), for `/metrics` and `/healthz`.
 #[derive(Default)]
@@ -103,6 +104,15 @@ impl Shared {
     /// `/events`, and `HEAD` of each), dated now.
     pub(crate) fn stream_head(&self) -> Vec<u8> {
         event_stream_head(&self.config.cors_origin, &http_date(SystemTime::now()))
+    }
+
+    /// [`Shared::stream_head`] written into `buffer` (emptied first), the
+    /// date formatted on the stack: a stream allocates nothing for it.
+    pub(crate) fn stream_head_in(&self, buffer: Vec<u8>) -> Vec<u8> {
+        // 40 bytes hold any date SystemTime can hold.
+        let date = StackText::<40>::format(format_args!("{}", HttpDate(SystemTime::now())));
+        let date = date.as_ref().map_or("", StackText::as_str);
+        event_stream_head_in(buffer, &self.config.cors_origin, date)
     }
 
     /// Counts and logs how a connection ended: the one place that does, so

@@ -2,12 +2,19 @@
 //! body-framing rules of RFC 9112, and the four request-target forms
 //! reduced to a path and a query.
 
-use super::{Fields, ParseError, Version};
+use std::ops::Range;
+
+use super::parsed::field_lines;
+use super::{ParseError, Version};
 
 /// Host and body-framing rules of RFC 9112 §3.2 and §6; returns the
 /// Content-Length.
-pub(super) fn check_framing_and_host(headers: &Fields, version: Version) -> Result<Option<u64>, ParseError> {
-    let named = |name: &'static str| headers.named(name);
+pub(super) fn check_framing_and_host(lines: &[u8], version: Version) -> Result<Option<u64>, ParseError> {
+    let named = |name: &'static str| {
+        field_lines(lines)
+            .filter(move |(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value)
+    };
     match (named("host").count(), version) {
         (0, Version::Http11) => return Err(ParseError::MissingHost),
         (0 | 1, _) => {}
@@ -64,26 +71,31 @@ pub(super) fn is_valid_host(value: &[u8]) -> bool {
 }
 
 /// Reduces the four request-target forms (RFC 9112 §3.2) to path and query.
-pub(super) fn split_target(method: &str, target: &str) -> Result<(String, String), ParseError> {
-    let origin_form = if target.starts_with('/') {
-        target
+pub(super) fn split_target(
+    method: &str,
+    target: &str,
+) -> Result<(Option<Range<usize>>, Range<usize>), ParseError> {
+    let end = target.len();
+    let origin_start = if target.starts_with('/') {
+        0
     } else if target == "*" && method == "OPTIONS" {
-        return Ok(("*".to_owned(), String::new()));
+        return Ok((Some(0..1), end..end));
     } else if let Some(after_scheme) =
         strip_prefix_ignore_case(target, "http://").or_else(|| strip_prefix_ignore_case(target, "https://"))
     {
         // "A server MUST accept the absolute-form in requests" (§3.2.2).
+        let scheme_len = end - after_scheme.len();
         match after_scheme.find(['/', '?']) {
-            Some(start) if after_scheme[start..].starts_with('/') => &after_scheme[start..],
-            Some(start) => return Ok(("/".to_owned(), after_scheme[start + 1..].to_owned())),
-            None => "/",
+            Some(start) if after_scheme[start..].starts_with('/') => scheme_len + start,
+            Some(start) => return Ok((None, scheme_len + start + 1..end)),
+            None => return Ok((None, end..end)),
         }
     } else {
         return Err(ParseError::BadRequestLine);
     };
-    Ok(match origin_form.split_once('?') {
-        Some((path, query)) => (path.to_owned(), query.to_owned()),
-        None => (origin_form.to_owned(), String::new()),
+    Ok(match target[origin_start..].find('?') {
+        Some(mark) => (Some(origin_start..origin_start + mark), origin_start + mark + 1..end),
+        None => (Some(origin_start..end), end..end),
     })
 }
 

@@ -24,10 +24,16 @@
 
 mod error;
 mod meaning;
+mod parsed;
 mod reader;
 
 pub use error::ParseError;
+pub use parsed::Request;
 pub use reader::{HeadReader, Progress};
+
+use std::ops::Range;
+
+use parsed::Parts;
 
 /// Header lines a request may carry; one more is 431. Browsers send about
 /// 15, curl 3; the cap keeps a head of 8 KiB from becoming thousands of
@@ -53,126 +59,6 @@ pub enum Version {
     Http11,
 }
 
-/// Every header line of a request, in one buffer: `name:value\n` each,
-/// the value without its surrounding whitespace. One allocation however
-/// many headers came, rather than two per header: a stream's thread frees
-/// its request before it starts, and glibc keeps small freed blocks in
-/// that thread's own cache for as long as the thread lives (BENCHMARKS.md,
-/// memory per stream).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Fields {
-    /// Names are tchars and values exclude CR and LF (both checked by the
-    /// parser), so `:` and `\n` split them unambiguously.
-    text: Vec<u8>,
-}
-
-impl Fields {
-    /// Appends one checked field.
-    fn push(&mut self, name: &[u8], value: &[u8]) {
-        self.text.extend_from_slice(name);
-        self.text.push(b':');
-        self.text.extend_from_slice(value);
-        self.text.push(b'\n');
-    }
-
-    /// `(name, value)` for every header line, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.text.split(|&byte| byte == b'\n').filter(|line| !line.is_empty()).map(|line| {
-            let colon = line.iter().position(|&byte| byte == b':').unwrap_or(line.len());
-            (&line[..colon], line.get(colon + 1..).unwrap_or_default())
-        })
-    }
-
-    /// The values of the header lines called `name` (any letter case).
-    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, value)| value)
-    }
-
-    /// How many header lines there are.
-    pub fn len(&self) -> usize {
-        self.text.iter().filter(|&&byte| byte == b'\n').count()
-    }
-
-    /// True when the request had no header lines.
-    pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
-    }
-}
-
-/// A request head that passed every check below.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The method token, e.g. `GET`; case-sensitive (RFC 9110 §9.1).
-    pub method: String,
-    /// The path: `/sse` for both `/sse?x=1` and `http://host/sse?x=1`.
-    pub path: String,
-    /// What followed the first `?`, without it; empty when there was none.
-    pub query: String,
-    /// The request's HTTP version.
-    pub version: Version,
-    /// Every header line in order.
-    pub headers: Fields,
-    /// The `Content-Length`, when one was sent.
-    pub content_length: Option<u64>,
-}
-
-impl Request {
-    /// The value of the first header called `name` (any letter case).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, value)| value)
-    }
-
-    /// [`Request::header`] as text, when it is UTF-8.
-    pub fn header_str(&self, name: &str) -> Option<&str> {
-        self.header(name).and_then(|value| std::str::from_utf8(value).ok())
-    }
-
-    /// The first value of `key` in the query, percent-decoded the way
-    /// `URLSearchParams` does (`+` is a space); invalid UTF-8 becomes U+FFFD.
-    pub fn query_param(&self, key: &str) -> Option<String> {
-        self.query_bytes(key).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    /// The first value of `key` in the query as the bytes it decodes to,
-    /// for callers that refuse what is not UTF-8 rather than repair it.
-    pub fn query_bytes(&self, key: &str) -> Option<Vec<u8>> {
-        self.query.split('&').find_map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name) == key.as_bytes()).then(|| percent_decode(value))
-        })
-    }
-}
-
-/// Decodes `%XX` escapes and `+`; a `%` not followed by two hex digits stays.
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| bytes.get(at).and_then(|&byte| (byte as char).to_digit(16));
-        match (bytes[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                decoded.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                decoded.push(b' ');
-                i += 1;
-            }
-            (byte, _, _) => {
-                decoded.push(byte);
-                i += 1;
-            }
-        }
-    }
-    decoded
-}
-
 /// What one call to [`parse_request_head`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
@@ -187,65 +73,90 @@ pub enum Parsed {
     Incomplete,
 }
 
-/// Parses the request head at the start of `buf`.
+/// Parses the request head at the start of `buf`; a complete request gets
+/// a copy of the head's bytes.
 ///
 /// # Errors
 ///
 /// A [`ParseError`] as soon as the bytes can no longer become a valid head,
 /// or when they outgrow `limits`.
 pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> {
+    Ok(match find_parts(buf, limits)? {
+        Some((parts, head_len)) => {
+            Parsed::Complete { request: Request::new(buf[..head_len].to_vec(), parts), head_len }
+        }
+        None => Parsed::Incomplete,
+    })
+}
+
+/// [`parse_request_head`] without the copy: where the parts of a complete
+/// head are, and its length; `None` while it is incomplete.
+fn find_parts(buf: &[u8], limits: &Limits) -> Result<Option<(Parts, usize)>, ParseError> {
     let mut lines = Lines { buf, pos: 0 };
     // RFC 9112 §2.2: "SHOULD ignore at least one empty line (CRLF) received
     // prior to the request-line".
-    let request_line = loop {
+    let (line_start, request_line) = loop {
+        let start = lines.pos;
         match lines.next_line() {
             Some([]) => continue,
-            Some(line) => break line,
+            Some(line) => break (start, line),
             None => {
                 scan_request_line(lines.partial_line(), false, limits)?;
                 return incomplete(buf, limits);
             }
         }
     };
-    let parts = scan_request_line(request_line, true, limits)?;
+    let line = scan_request_line(request_line, true, limits)?;
 
-    // Sized once: the header lines are at most what is left of the buffer.
-    let mut headers = Fields { text: Vec::with_capacity(buf.len() - lines.pos) };
+    let fields_start = lines.pos;
     let mut count = 0;
-    loop {
+    let fields_end = loop {
+        let start = lines.pos;
         match lines.next_line() {
             None => return incomplete(buf, limits),
-            Some([]) => break,
+            Some([]) => break start,
             Some(_) if count == MAX_HEADERS => return Err(ParseError::TooManyHeaders),
-            Some(line) => {
-                let (name, value) = parse_header_line(line)?;
-                headers.push(name, value);
+            Some(field_line) => {
+                parse_header_line(field_line)?;
                 count += 1;
             }
         }
-    }
+    };
     let head_len = lines.pos;
     if head_len > limits.max_head_bytes {
         return Err(ParseError::HeadTooLarge);
     }
 
-    let version = match parts.version {
+    let version = match line.version {
         b"HTTP/1.1" => Version::Http11,
         b"HTTP/1.0" => Version::Http10,
         _ => return Err(ParseError::UnsupportedVersion),
     };
-    let method = ascii_string(parts.method)?;
-    let (path, query) = split_target(&method, &ascii_string(parts.target)?)?;
-    let content_length = check_framing_and_host(&headers, version)?;
-    let request = Request { method, path, query, version, headers, content_length };
-    Ok(Parsed::Complete { request, head_len })
+    // Both were checked to be visible ASCII.
+    let method_text = std::str::from_utf8(line.method).map_err(|_| ParseError::BadRequestLine)?;
+    let target = std::str::from_utf8(line.target).map_err(|_| ParseError::BadRequestLine)?;
+    let (path, query) = split_target(method_text, target)?;
+    let method = line_start..line_start + line.method.len();
+    let target_start = method.end + 1;
+    let in_head = |range: Range<usize>| range.start + target_start..range.end + target_start;
+    let field_lines = fields_start..fields_end;
+    let content_length = check_framing_and_host(&buf[field_lines.clone()], version)?;
+    let parts = Parts {
+        method,
+        path: path.map(in_head),
+        query: in_head(query),
+        field_lines,
+        version,
+        content_length,
+    };
+    Ok(Some((parts, head_len)))
 }
 
-fn incomplete(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> {
+fn incomplete<T>(buf: &[u8], limits: &Limits) -> Result<Option<T>, ParseError> {
     if buf.len() >= limits.max_head_bytes {
         Err(ParseError::HeadTooLarge)
     } else {
-        Ok(Parsed::Incomplete)
+        Ok(None)
     }
 }
 
@@ -328,7 +239,8 @@ fn scan_request_line<'a>(
     }
 }
 
-fn parse_header_line(line: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
+/// Checks one header line.
+fn parse_header_line(line: &[u8]) -> Result<(), ParseError> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return Err(ParseError::ObsoleteLineFolding);
     }
@@ -348,9 +260,10 @@ fn parse_header_line(line: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
     if !value.iter().all(allowed) {
         return Err(ParseError::BadHeaderValue);
     }
-    Ok((name, value))
+    Ok(())
 }
 
+/// Without the spaces and tabs around it (OWS, RFC 9110 §5.6.3).
 fn trim_ows(mut value: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = value {
         value = rest;
@@ -359,11 +272,6 @@ fn trim_ows(mut value: &[u8]) -> &[u8] {
         value = rest;
     }
     value
-}
-
-fn ascii_string(bytes: &[u8]) -> Result<String, ParseError> {
-    // Callers pass bytes already checked to be visible ASCII.
-    String::from_utf8(bytes.to_vec()).map_err(|_| ParseError::BadRequestLine)
 }
 
 /// tchar from RFC 9110 §5.6.2: the characters of methods and field names.

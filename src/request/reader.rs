@@ -15,7 +15,7 @@
 //! the head is parsed once, when it is whole. (So an error in a header line
 //! shows when the head is whole, or at a limit, not at once.)
 
-use super::{parse_request_head, scan_request_line, Limits, ParseError, Parsed, Request, MAX_HEADERS};
+use super::{find_parts, scan_request_line, Limits, ParseError, Request, MAX_HEADERS};
 
 /// The request line is re-checked whole (for errors that show before it
 /// ends, such as a TLS handshake) while it is at most this long; past it,
@@ -106,13 +106,15 @@ impl HeadReader {
         self.filled = (self.filled + count).min(self.buf.len());
         self.buf.truncate(self.filled);
         if let Some(head_len) = self.look_at_new_bytes()? {
-            return match parse_request_head(&self.buf[..head_len], &self.limits)? {
-                Parsed::Complete { request, .. } => {
+            return match find_parts(&self.buf[..head_len], &self.limits)? {
+                Some((parts, _)) => {
+                    // The request keeps this buffer: no copy of the head.
                     let after_head = self.buf.split_off(head_len);
-                    Ok(Progress::Complete { request, after_head })
+                    let head = std::mem::take(&mut self.buf);
+                    Ok(Progress::Complete { request: Request::new(head, parts), after_head })
                 }
                 // The empty line was found, so the parser sees a whole head.
-                Parsed::Incomplete => Err(ParseError::BadRequestLine),
+                None => Err(ParseError::BadRequestLine),
             };
         }
         if self.filled >= self.limits.max_head_bytes {
