@@ -1,0 +1,84 @@
+use super::*;
+
+fn record(seq: u64, topic: &str, event: Option<&str>, data: &str) -> (Record, Vec<u8>) {
+    let mut bytes = Vec::new();
+    encode_record(seq, topic, event, data, &mut bytes);
+    let record =
+        Record { seq, topic: topic.to_owned(), event: event.map(str::to_owned), data: data.to_owned() };
+    (record, bytes)
+}
+
+#[test]
+fn crc32_matches_the_standard_check_value() {
+    // The check value of CRC-32/ISO-HDLC for "123456789".
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    assert_eq!(crc32(b""), 0);
+}
+
+#[test]
+fn records_round_trip() {
+    for (seq, topic, event, data) in [
+        (1, "default", None, ""),
+        (2, "room/a", Some("reading"), "21.5\n21.7"),
+        (u64::MAX, "t", Some(""), "ünïcode"),
+    ] {
+        let (expected, bytes) = record(seq, topic, event, data);
+        assert_eq!(decode_record(&bytes), Ok(Decoded::Whole(expected, bytes.len())));
+        assert_eq!(record_len(&bytes), Ok(Decoded::Whole((), bytes.len())));
+        assert_eq!(verify_record(&bytes), Ok(Decoded::Whole(seq, bytes.len())));
+    }
+    let (_, smallest) = record(1, "t", None, "");
+    assert_eq!(smallest.len(), MIN_RECORD_BYTES);
+}
+
+#[test]
+fn every_proper_prefix_of_a_record_or_header_is_incomplete() {
+    let (_, bytes) = record(7, "room/a", Some("reading"), "21.5");
+    for end in 0..bytes.len() {
+        assert_eq!(decode_record(&bytes[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+        assert_eq!(verify_record(&bytes[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+    }
+    let mut header = Vec::new();
+    encode_header(Header { run: 1_795_633_887_897, first_seq: 1 }, &mut header);
+    for end in 0..header.len() {
+        assert_eq!(decode_header(&header[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+    }
+    assert_eq!(
+        decode_header(&header),
+        Ok(Decoded::Whole(Header { run: 1_795_633_887_897, first_seq: 1 }, HEADER_BYTES))
+    );
+}
+
+#[test]
+fn damaged_bytes_are_named_errors() {
+    let (_, bytes) = record(7, "room/a", Some("reading"), "21.5");
+    // Any single flipped byte in the body breaks the checksum.
+    for at in RECORD_PREFIX_BYTES..bytes.len() {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x40;
+        assert_eq!(decode_record(&flipped), Err(RecordError::BadChecksum), "byte {at}");
+        assert_eq!(verify_record(&flipped), Err(RecordError::BadChecksum), "byte {at}");
+    }
+    let mut wrong_crc = bytes.clone();
+    wrong_crc[4] ^= 1;
+    assert_eq!(decode_record(&wrong_crc), Err(RecordError::BadChecksum));
+    let huge = [0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0];
+    assert_eq!(decode_record(&huge), Err(RecordError::BadLength(0x7FFF_FFFF)));
+    assert_eq!(decode_record(&[0; 8]), Err(RecordError::BadLength(0)));
+    // A checksum that holds over fields that do not.
+    let mut body = vec![0u8; 20];
+    body[8] = 200; // a topic longer than the body
+    let mut lying = Vec::new();
+    lying.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    lying.extend_from_slice(&crc32(&body).to_le_bytes());
+    lying.extend_from_slice(&body);
+    assert_eq!(decode_record(&lying), Err(RecordError::BadFields));
+    assert_eq!(verify_record(&lying), Err(RecordError::BadFields));
+    // Headers.
+    assert_eq!(decode_header(b"GARBAGE!whatever"), Err(RecordError::NotAJournal));
+    assert_eq!(decode_header(b"x"), Err(RecordError::NotAJournal));
+    let mut future = Vec::new();
+    encode_header(Header { run: 1, first_seq: 1 }, &mut future);
+    future[8] = 9;
+    assert_eq!(decode_header(&future), Err(RecordError::UnknownVersion(9)));
+}
