@@ -9,7 +9,7 @@
 //! event: missed\ndata: 1764…-3\n\n             │ only if events were lost
 //! id: 1764096030123-4\ndata: replayed\n\n      ┘ retained events of room/a or room/b after Last-Event-ID
 //! id: 1764096030123-5\ndata: live\n\n            then live ones, as published to room/a or room/b
-//! : keep-alive\n\n                               after --interval without an event
+//! : keep-alive\n\n                               after --keep-alive (--interval) without an event
 //! ```
 //!
 //! The frames come encoded from the hub, through this stream's own inbox;
@@ -100,7 +100,7 @@ fn event_loop(
     mut frames: VecDeque<Queued>,
     shared: &Shared,
 ) -> (CloseReason, u64) {
-    let interval = shared.config.interval;
+    let interval = shared.config.keep_alive_after();
     let mut keep_alive = Vec::with_capacity(16);
     sse::encode_comment("keep-alive", &mut keep_alive);
     let mut sent = 0;

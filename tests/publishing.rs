@@ -232,6 +232,21 @@ fn events_streams_send_keep_alive_comments() {
 }
 
 #[test]
+fn keep_alive_comments_follow_their_own_flag_when_it_is_given() {
+    // Pings would come every 50 ms; keep-alives on /events every 400 ms.
+    let server = start(|config| {
+        config.interval = Duration::from_millis(50);
+        config.keep_alive = Some(Duration::from_millis(400));
+    });
+    let started = Instant::now();
+    let mut client = subscribe(&server, "/events", "");
+    read_until(&mut client.stream, ": keep-alive\n\n", 2);
+    // Two keep-alives take two of their periods (800 ms), never two pings' (100 ms).
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(600), "two keep-alives within {took:?}");
+}
+
+#[test]
 fn stdin_lines_become_events() {
     let mut server = support::run_binary(&["--stdin", "--stdin-event", "log", "--quiet"]);
     let addr = server.addr;

@@ -27,6 +27,7 @@ A Server-Sent Events server: GET /sse (named pings), GET /messages
 flags (default in brackets):
   --addr ADDR              listen address [127.0.0.1:8080]
   --interval MS            time between pings [500]
+  --keep-alive MS          /events: a comment after this long without an event [--interval]
   --retry MS               client reconnect time sent in retry: [3000]
   --max-clients N          streams at once; more are told to retry [512]
   --max-pending N          further connections still sending a request [64]
@@ -93,6 +94,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                 })?;
             }
             "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
+            "--keep-alive" => config.keep_alive = Some(millis(&flag, &value()?, 1, 3_600_000)?),
             "--retry" => config.retry = millis(&flag, &value()?, 0, 86_400_000)?,
             "--max-clients" => config.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
             "--max-pending" => config.max_pending = number(&flag, &value()?, 1, 1_000_000)?,

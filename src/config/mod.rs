@@ -25,6 +25,11 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Time between pings on a stream (`--interval`, ms). Default 500 ms.
     pub interval: Duration,
+    /// Time without an event after which an `/events` stream gets a
+    /// `: keep-alive` comment (`--keep-alive`, ms); `None` is `interval`.
+    /// Idle streams cost a wake-up each per keep-alive, and a client that
+    /// left is noticed at the next one.
+    pub keep_alive: Option<Duration>,
     /// Reconnection time sent to clients in the first frame's `retry:`
     /// field (`--retry`, ms). Default 3000 ms, the usual browser default.
     pub retry: Duration,
@@ -103,11 +108,20 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Config {
+    /// How long an `/events` stream goes without an event before a
+    /// keep-alive comment: `--keep-alive`, or else `--interval`.
+    pub fn keep_alive_after(&self) -> Duration {
+        self.keep_alive.unwrap_or(self.interval)
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             interval: Duration::from_millis(500),
+            keep_alive: None,
             retry: Duration::from_millis(3000),
             max_clients: 512,
             max_pending: 64,

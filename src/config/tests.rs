@@ -14,7 +14,7 @@ fn config(words: &str) -> Config {
 #[test]
 fn every_flag_sets_its_field() {
     let parsed = config(
-        "--addr [::1]:0 --interval 20 --retry=0 --max-clients 3 --max-pending 4 --stack-size 32k \
+        "--addr [::1]:0 --interval 20 --keep-alive 15000 --retry=0 --max-clients 3 --max-pending 4 --stack-size 32k \
          --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
          --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
          --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line \
@@ -23,6 +23,7 @@ fn every_flag_sets_its_field() {
     let expected = Config {
         addr: "[::1]:0".parse().expect("valid address"),
         interval: Duration::from_millis(20),
+        keep_alive: Some(Duration::from_millis(15_000)),
         retry: Duration::ZERO,
         max_clients: 3,
         max_pending: 4,
@@ -76,6 +77,7 @@ fn bad_command_lines_name_the_flag() {
         ("--nope", "unknown flag \"--nope\""),
         ("--interval", "--interval needs a value"),
         ("--interval 0", "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
+        ("--keep-alive 0", "--keep-alive: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
         ("--interval abc", "--interval: \"abc\""),
         ("--max-clients 0", "--max-clients: \"0\""),
         ("--stack-size 1k", "--stack-size: \"1k\" is not a size from 16384"),
@@ -101,6 +103,13 @@ fn bad_command_lines_name_the_flag() {
             other => panic!("{words}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn keep_alive_follows_the_interval_unless_given() {
+    assert_eq!(config("--interval 20").keep_alive_after(), Duration::from_millis(20));
+    assert_eq!(config("--interval 20 --keep-alive 9000").keep_alive_after(), Duration::from_millis(9000));
+    assert_eq!(Config::default().keep_alive_after(), Config::default().interval);
 }
 
 #[test]
