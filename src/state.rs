@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::clock::{http_date, HttpDate};
+use crate::clock::HttpDate;
 use crate::close::CloseReason;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::log::log;
 use crate::metrics::{Gauges, Metrics};
-use crate::response::{event_stream_head, event_stream_head_in};
+use crate::response::event_stream_head_in;
 use crate::stack_text::StackText;
 
 /// How the link to Redis is doing (`--redis`), for `/metrics` and `/healthz`.
@@ -103,7 +103,7 @@ impl Shared {
     /// The head that opens every event stream (`/sse`, `/messages`,
     /// `/events`, and `HEAD` of each), dated now.
     pub(crate) fn stream_head(&self) -> Vec<u8> {
-        event_stream_head(&self.config.cors_origin, &http_date(SystemTime::now()))
+        self.stream_head_in(Vec::with_capacity(256))
     }
 
     /// [`Shared::stream_head`] written into `buffer` (emptied first), the
