@@ -44,58 +44,45 @@
 //!
 //! # Map
 //!
-//! Floors, each importing only from the ones below (ARCHITECTURE.md):
-//! pure modules first ([`request`] parses request heads, [`response`]
-//! builds response heads, [`sse`] encodes frames, [`routes`] maps paths to
-//! resources, [`clock`] formats times, [`config`] holds every limit); then
-//! shared state ([`close`] names how a connection ended, [`hub`] keeps the
-//! history, [`ceiling`] reads the OS limits, and the private `state`,
-//! `metrics`, `log`, `socket`, `answer`); then one connection or one source
-//! (`connection`, `head`, `pings`, `events`, `publish`, [`stdin`]); then
-//! the accept loop (`server`).
+//! Folders are floors, each importing only from the ones below it
+//! (ARCHITECTURE.md; a test reads the `use` lines to keep it so):
+//!
+//! ```text
+//! server/   accept loop, one connection's dispatch, refusals, /metrics and /healthz
+//! events/   hub, /events streams, publishing, stdin; journal/ and redis/ behind the hub
+//! ping.rs   the seed's stream: /sse and /messages
+//! conn/     one socket: the deadline read, the request head, short answers
+//! ops/      counters, the log thread, OS ceilings, connection and stream places
+//! config/   Config grouped by concern, the command line
+//! proto/    pure: request parsing, response heads, SSE framing, routes, topics
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// Floor 0, pure: bytes in, bytes or a named error out.
-pub mod clock;
+// Pure: bytes in, bytes or a named error out.
+mod proto;
+// What a server is told.
 pub mod config;
-pub mod request;
-pub mod resp;
-pub mod response;
-pub mod routes;
-pub mod sse;
-pub mod stack_text;
-pub mod topic;
-// Floor 1: shared state, the closing vocabulary, small I/O helpers.
-mod answer;
-pub mod ceiling;
-pub mod close;
-pub mod hub;
-mod log;
-mod metrics;
-mod queue;
-mod socket;
-mod state;
-// Floor 2: one connection, or one source of events.
-mod connection;
+// Counters, the log, the OS's limits, the places that bound what runs.
+mod ops;
+// One socket.
+mod conn;
+// The seed's ping stream.
+mod ping;
+// Published events, and where they are kept.
 mod events;
-mod head;
-mod journal;
-mod pings;
-mod publish;
-#[cfg(feature = "redis")]
-mod redis;
-pub mod stdin;
-// Floor 3: the accept loop, and what it turns away.
-mod refuse;
+// The accept loop and the dispatch of one connection.
 mod server;
 
-pub use close::CloseReason;
-pub use config::{parse_args, ArgError, Command, Config, Secret, USAGE};
-pub use hub::{EventId, PublishError, Publisher};
+pub use config::{
+    parse_args, ArgError, Command, Config, Environment, EventOptions, JournalOptions, Limits, RedisOptions,
+    RedisUrl, Secret, Timeouts, USAGE,
+};
+pub use events::hub::{EventId, PublishError, Publisher};
+pub use ops::ceiling::Ceiling;
+pub use proto::topic::{TopicError, TopicName, DEFAULT_TOPIC};
 pub use server::{Clamped, Server, ServerHandle};
-pub use topic::{TopicError, TopicName, DEFAULT_TOPIC};
 
 /// The Rust examples in README.md compile and run as doctests.
 #[cfg(doctest)]

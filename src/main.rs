@@ -1,57 +1,38 @@
 //! The `ssed` command: flags → [`ssed::Config`] → [`ssed::Server`] → exit code.
+//!
+//! Every line is written without panicking on a closed stdout or stderr;
+//! once serving, lines go through the server's log thread.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let parsed = ssed::parse_args(std::env::args().skip(1), std::env::var("SSED_PUBLISH_TOKEN").ok());
-    let parsed = parsed.and_then(|command| match command {
-        ssed::Command::Run(mut config) => {
-            ssed::config::apply_redis_env(&mut config, std::env::var("SSED_REDIS_URL").ok())?;
-            Ok(ssed::Command::Run(config))
-        }
-        other => Ok(other),
-    });
-    let config = match parsed {
+    let config = match ssed::parse_args(std::env::args().skip(1), &ssed::Environment::of_process()) {
         Ok(ssed::Command::Run(config)) => *config,
-        Ok(ssed::Command::Help) => {
-            print!("{}", ssed::USAGE);
-            return ExitCode::SUCCESS;
-        }
+        Ok(ssed::Command::Help) => return say(std::io::stdout(), ssed::USAGE, ExitCode::SUCCESS),
         Ok(ssed::Command::Version) => {
-            println!("ssed {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
+            return say(
+                std::io::stdout(),
+                concat!("ssed ", env!("CARGO_PKG_VERSION"), "\n"),
+                ExitCode::SUCCESS,
+            );
         }
         Err(error) => {
-            eprintln!("ssed: {error}\nTry 'ssed --help' for the flags.");
-            return ExitCode::from(2);
+            let text = format!("ssed: {error}\nTry 'ssed --help' for the flags.\n");
+            return say(std::io::stderr(), &text, ExitCode::from(2));
         }
     };
-    let server = match ssed::Server::bind(config) {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("ssed: {error}");
-            return ExitCode::FAILURE;
+    match ssed::Server::bind(config) {
+        Ok(server) => {
+            server.serve_command_line();
+            ExitCode::SUCCESS
         }
-    };
-    let config = server.config();
-    let publish = if config.publish_token.is_some() { ", POST /publish" } else { "" };
-    eprintln!(
-        "ssed: listening on http://{}: /sse (named pings), /messages (unnamed pings), \
-         /events (published events{publish}), / (demo page)",
-        server.local_addr()
-    );
-    if let Some(clamped) = server.clamped() {
-        eprintln!("ssed: {clamped}");
+        Err(error) => say(std::io::stderr(), &format!("ssed: {error}\n"), ExitCode::FAILURE),
     }
-    if config.stdin {
-        let publisher = server.publisher();
-        // The topic was checked with the flags.
-        let publisher = match &config.stdin_topic {
-            Some(topic) => publisher.on_topic(topic).unwrap_or(publisher),
-            None => publisher,
-        };
-        ssed::stdin::spawn_reader(publisher, config.stdin_event.clone(), config.max_event_bytes);
-    }
-    server.run();
-    ExitCode::SUCCESS
+}
+
+/// Writes `text` where it can (a closed pipe is not worth a panic), then exits with `code`.
+fn say(mut to: impl Write, text: &str, code: ExitCode) -> ExitCode {
+    let _ = to.write_all(text.as_bytes());
+    code
 }

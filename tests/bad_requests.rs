@@ -87,8 +87,8 @@ fn unknown_paths_methods_and_versions() {
 #[test]
 fn limits_are_inclusive_and_one_past_is_refused() {
     let server = start(|config| {
-        config.max_head_bytes = 1024;
-        config.max_target_bytes = 100;
+        config.limits.max_head_bytes = 1024;
+        config.limits.max_target_bytes = 100;
     });
     // Target: 100 bytes is served (404 for an unknown path), 101 is 414.
     let target = |length: usize| format!("/{}", "a".repeat(length - 1));
@@ -113,7 +113,7 @@ fn limits_are_inclusive_and_one_past_is_refused() {
 
 #[test]
 fn slow_head_gets_408_and_the_connection_closes() {
-    let server = start(|config| config.head_timeout = Duration::from_millis(300));
+    let server = start(|config| config.timeouts.head_timeout = Duration::from_millis(300));
     let mut stream = server.connect();
     stream.write_all(b"GET /sse HTTP/1.1\r\nHost: a\r\n").expect("send half a head");
     let started = Instant::now();
@@ -129,7 +129,7 @@ fn slow_head_gets_408_and_the_connection_closes() {
 
 #[test]
 fn a_request_that_arrives_one_byte_at_a_time_is_served() {
-    let server = start(|config| config.head_timeout = Duration::from_secs(3));
+    let server = start(|config| config.timeouts.head_timeout = Duration::from_secs(3));
     let mut stream = server.connect();
     for byte in get("/sse") {
         stream.write_all(&[byte]).expect("send one byte");

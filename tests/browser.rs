@@ -92,8 +92,8 @@ fn chromium_gets_named_pings_on_sse_and_unnamed_ones_on_messages() {
 #[test]
 fn chromium_reconnects_after_a_restart_and_replays_what_it_missed() {
     let fast = |config: &mut ssed::Config| {
-        config.interval = Duration::from_millis(100);
-        config.retry = Duration::from_millis(300);
+        config.timeouts.interval = Duration::from_millis(100);
+        config.timeouts.retry = Duration::from_millis(300);
     };
     let first = start(fast);
     let addr = first.addr;
@@ -144,8 +144,8 @@ fn chromium_reconnects_after_a_restart_and_replays_what_it_missed() {
 fn chromium_keeps_retrying_a_full_server_and_gets_in_when_a_place_frees() {
     let host = start(|_| {});
     let full = start(|config| {
-        config.max_clients = 1;
-        config.retry = Duration::from_millis(300);
+        config.limits.max_clients = 1;
+        config.timeouts.retry = Duration::from_millis(300);
     });
     let holder = open_stream(&full, "/sse");
     let Some(mut browser) = Browser::open(&host.url("/healthz")) else { return };
@@ -170,7 +170,7 @@ fn chromium_keeps_retrying_a_full_server_and_gets_in_when_a_place_frees() {
 
 #[test]
 fn the_demo_publish_form_reaches_only_the_panes_of_its_topic() {
-    let server = start(|config| config.publish_token = Some(ssed::Secret("s3cret".to_owned())));
+    let server = start(|config| config.events.publish_token = Some(ssed::Secret("s3cret".to_owned())));
     let Some(mut browser) = Browser::open(&server.url("/")) else { return };
     support::eventually(Duration::from_secs(10), "demo streams", || server.handle.live_streams() == 5);
     let count = |browser: &mut Browser, pane: &str| -> u64 {
@@ -227,7 +227,7 @@ fn demo_page_screenshot() {
     // retakes the README's picture on the README's own address, 127.0.0.1:8080.
     let screenshot = std::env::var("SSED_SCREENSHOT").ok();
     let server = start(|config| {
-        config.publish_token = Some(ssed::Secret("s3cret".to_owned()));
+        config.events.publish_token = Some(ssed::Secret("s3cret".to_owned()));
         if screenshot.is_some() {
             config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
         }

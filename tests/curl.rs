@@ -13,7 +13,7 @@ fn curl_n_prints_the_first_frame_at_once_and_then_one_per_interval() {
         return;
     }
     const INTERVAL: Duration = Duration::from_millis(1000);
-    let server = start(|config| config.interval = INTERVAL);
+    let server = start(|config| config.timeouts.interval = INTERVAL);
     let started = Instant::now();
     let mut curl = Command::new("curl")
         .args(["-sN", "--max-time", "5", &server.url("/sse")])

@@ -17,7 +17,7 @@ const SSED: &str = env!("CARGO_BIN_EXE_ssed");
 const TOKEN: &str = "hardening-token";
 
 fn with_token(config: &mut ssed::Config) {
-    config.publish_token = Some(Secret(TOKEN.to_owned()));
+    config.events.publish_token = Some(Secret(TOKEN.to_owned()));
 }
 
 fn publish_request(target: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
@@ -60,7 +60,7 @@ fn a_stderr_nobody_reads_never_holds_up_serving() {
     // still come back (every socket operation has a 5 s timeout).
     for _ in 0..3_000 {
         let answer = support::exchange_addr(addr, &get("/healthz"));
-        assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nok\nevents: memory\n"), "{answer}");
     }
     let mut stream = support::connect(addr);
     stream.write_all(&get("/sse")).expect("send");
@@ -111,7 +111,7 @@ fn max_event_bytes_bounds_the_event_as_sent_newlines_and_bare_crs_included() {
     // 700 bytes as sent is 100 line breaks: each becomes "\ndata: ".
     let server = start(|config| {
         with_token(config);
-        config.max_event_bytes = 700;
+        config.events.max_event_bytes = 700;
     });
     for (body, status) in [
         (vec![b'\n'; 100], 200),
@@ -156,8 +156,8 @@ fn a_stream_request_with_more_than_100_header_lines_is_431() {
 #[test]
 fn a_flooding_client_never_holds_the_accept_loop_of_a_full_server() {
     let server = start(|config| {
-        config.max_clients = 1;
-        config.max_pending = 1;
+        config.limits.max_clients = 1;
+        config.limits.max_pending = 1;
     });
     let _stream = support::open_stream(&server, "/sse");
     let _silent = server.connect();
@@ -233,7 +233,7 @@ fn expect_100_continue_gets_continue_before_the_body_or_the_refusal_at_once() {
 
 #[test]
 fn an_empty_last_event_id_means_live_only_in_either_form() {
-    let server = start(|config| config.interval = Duration::from_secs(30));
+    let server = start(|config| config.timeouts.interval = Duration::from_secs(30));
     let publisher = server.handle.publisher();
     publisher.publish(None, "before").expect("publish");
     let mut streams = Vec::new();
@@ -274,7 +274,7 @@ fn read_bytes_until(stream: &mut TcpStream, needle: &str, count: usize) -> usize
 #[test]
 fn metrics_count_every_byte_and_event_written_the_same_way_on_every_path() {
     // A long interval: no keep-alive or ping slips in while counting.
-    let server = start(|config| config.interval = Duration::from_secs(30));
+    let server = start(|config| config.timeouts.interval = Duration::from_secs(30));
     let mut pings = support::connect(server.addr);
     pings.write_all(&get("/sse")).expect("send");
     let mut received = read_bytes_until(&mut pings, "Z\n\n", 1); // the head and the first ping
@@ -370,7 +370,7 @@ fn max_clients_is_fitted_under_the_open_file_limit_and_beyond_it_clients_are_ref
     let busy = support::exchange_addr(server.addr, &get("/sse"));
     assert!(busy.contains("ssed is busy (server full, 65 of 65 streams in use)"), "{busy}");
     let health = support::exchange_addr(server.addr, &get("/healthz"));
-    assert!(health.ends_with("\r\n\r\nok\n"), "{health}");
+    assert!(health.ends_with("\r\n\r\nok\nevents: memory\n"), "{health}");
     // Every stream is still served.
     for stream in &mut streams {
         read_until(stream, "event: ping", 1);

@@ -295,8 +295,8 @@ fn a_full_disk_refuses_the_publish_and_leaves_no_partial_record() {
     let filler = dir.0.join("filler");
     std::fs::write(&filler, vec![0u8; 200 * 1024]).expect("filler");
     let server = support::start(|config| {
-        config.journal = Some(dir.journal());
-        config.publish_token = Some(ssed::Secret(TOKEN.to_owned()));
+        config.journal = Some(ssed::JournalOptions::at(dir.journal()));
+        config.events.publish_token = Some(ssed::Secret(TOKEN.to_owned()));
     });
     let publisher = server.handle.publisher();
     let data = "d".repeat(2000);
@@ -315,7 +315,8 @@ fn a_full_disk_refuses_the_publish_and_leaves_no_partial_record() {
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
     assert!(answer.contains("\r\nRetry-After: 3\r\n"), "{answer}");
     let health = support::exchange(&server, &support::get("/healthz"));
-    assert!(health.ends_with("ok\n"), "{health}");
+    let kept_in = format!("\r\n\r\nok\nevents: journal {}\n", dir.journal().display());
+    assert!(health.ends_with(&kept_in), "{health}");
     // No part of a refused record remains: the file is the header and the
     // acknowledged records, to the byte (8 bytes of length and checksum,
     // 20 of sequence number and field lengths, "default" and the data).

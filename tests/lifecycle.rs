@@ -30,7 +30,7 @@ fn client_fin_ends_the_stream_within_two_intervals() {
 
 #[test]
 fn client_reset_ends_the_stream_within_two_intervals() {
-    let server = start(|config| config.interval = Duration::from_millis(20));
+    let server = start(|config| config.timeouts.interval = Duration::from_millis(20));
     let mut streams: Vec<_> = (0..5).map(|_| open_stream(&server, "/messages")).collect();
     for stream in &mut streams {
         read_until(stream, "data: ", 1);
@@ -50,8 +50,8 @@ fn client_reset_ends_the_stream_within_two_intervals() {
 #[test]
 fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
     let server = start(|config| {
-        config.max_clients = 2;
-        config.retry = Duration::from_millis(1500);
+        config.limits.max_clients = 2;
+        config.timeouts.retry = Duration::from_millis(1500);
     });
     let first = open_stream(&server, "/sse");
     let _second = open_stream(&server, "/sse");
@@ -74,7 +74,7 @@ fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
     }
     // Short requests still get through while the streams are full.
     let health = support::exchange(&server, &support::get("/healthz"));
-    assert!(health.ends_with("\r\n\r\nok\n"), "{health}");
+    assert!(health.ends_with("\r\n\r\nok\nevents: memory\n"), "{health}");
 
     drop(first);
     eventually(2 * INTERVAL, "a place frees", || server.handle.live_streams() == 1);
@@ -86,9 +86,9 @@ fn over_max_clients_a_stream_is_told_to_retry_and_the_server_stays_up() {
 #[test]
 fn beyond_streams_and_pending_only_stream_requests_get_the_busy_stream() {
     let server = start(|config| {
-        config.max_clients = 1;
-        config.max_pending = 1;
-        config.publish_token = Some(ssed::Secret("t0ken".to_owned()));
+        config.limits.max_clients = 1;
+        config.limits.max_pending = 1;
+        config.events.publish_token = Some(ssed::Secret("t0ken".to_owned()));
     });
     let stream = open_stream(&server, "/sse");
     let silent = server.connect(); // holds the one pending place
@@ -124,7 +124,7 @@ fn beyond_streams_and_pending_only_stream_requests_get_the_busy_stream() {
 
 #[test]
 fn shutdown_ends_streams_and_stops_accepting() {
-    let server = start(|config| config.interval = Duration::from_millis(50));
+    let server = start(|config| config.timeouts.interval = Duration::from_millis(50));
     let mut stream = open_stream(&server, "/sse");
     read_until(&mut stream, "data: ", 1);
     let addr = server.addr;
@@ -140,7 +140,7 @@ fn shutdown_ends_streams_and_stops_accepting() {
 
 #[test]
 fn many_streams_at_once_each_get_their_own_thread() {
-    let server = start(|config| config.interval = Duration::from_millis(100));
+    let server = start(|config| config.timeouts.interval = Duration::from_millis(100));
     let mut streams: Vec<_> = (0..50).map(|_| open_stream(&server, "/sse")).collect();
     for stream in &mut streams {
         read_until(stream, "id: 2\n", 1);
@@ -158,8 +158,8 @@ fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
     // Pings as fast as the loop can write fill the socket buffers in a
     // moment; at 500 ms that would take hours.
     let server = start(|config| {
-        config.interval = Duration::from_micros(1);
-        config.write_timeout = Duration::from_millis(300);
+        config.timeouts.interval = Duration::from_micros(1);
+        config.timeouts.write_timeout = Duration::from_millis(300);
     });
     let stalled = open_stream(&server, "/sse");
     eventually(Duration::from_secs(1), "stream counted", || server.handle.live_streams() == 1);
@@ -179,7 +179,7 @@ fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
 #[test]
 fn a_thread_the_os_refuses_is_answered_and_the_server_goes_on() {
     // No machine here can map a 1 TiB stack, so every spawn fails.
-    let server = start(|config| config.stack_size = 1 << 40);
+    let server = start(|config| config.limits.stack_size = 1 << 40);
     for _ in 0..3 {
         let answer = support::exchange(&server, &support::get("/sse"));
         assert_eq!(status_of(&answer), 200, "{answer}");

@@ -12,14 +12,14 @@ fn healthz_answers_ok() {
     let server = start(|_| {});
     let answer = exchange(&server, &get("/healthz"));
     assert_eq!(status_of(&answer), 200);
-    assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nok\nevents: memory\n"), "{answer}");
 }
 
 #[test]
 fn metrics_count_streams_disconnects_refusals_and_errors() {
     let server = start(|config| {
-        config.max_clients = 2;
-        config.interval = Duration::from_millis(20);
+        config.limits.max_clients = 2;
+        config.timeouts.interval = Duration::from_millis(20);
     });
     let answer = exchange(&server, &get("/metrics"));
     assert!(answer.contains("Content-Type: text/plain; version=0.0.4"), "{answer}");

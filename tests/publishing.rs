@@ -13,7 +13,7 @@ use support::{exchange, read_to_close, read_until, start, status_of, subscribe, 
 const TOKEN: &str = "test-token-0123456789";
 
 fn with_token(config: &mut Config) {
-    config.publish_token = Some(Secret(TOKEN.to_owned()));
+    config.events.publish_token = Some(Secret(TOKEN.to_owned()));
 }
 
 fn post(server: &TestServer, target: &str, headers: &str, body: &[u8]) -> String {
@@ -59,8 +59,8 @@ fn publishing_over_http_with_the_token() {
 fn every_publish_refusal_has_its_status_and_publishes_nothing() {
     let server = start(|config| {
         with_token(config);
-        config.max_event_bytes = 16;
-        config.head_timeout = Duration::from_millis(300);
+        config.events.max_event_bytes = 16;
+        config.timeouts.head_timeout = Duration::from_millis(300);
     });
     let mut client = subscribe(&server, "/events", "");
     support::eventually(Duration::from_secs(2), "subscribed", || server.handle.live_streams() == 1);
@@ -165,7 +165,7 @@ fn reconnecting_with_last_event_id_replays_what_was_missed_once() {
 
 #[test]
 fn an_id_older_than_the_history_gets_the_missed_signal() {
-    let server = start(|config| config.history = 3);
+    let server = start(|config| config.events.history = 3);
     let publisher = server.handle.publisher();
     let ids: Vec<_> = (1..=6).map(|n| publisher.publish(None, &n.to_string()).expect("publish")).collect();
     let mut client = subscribe(&server, "/events", &format!("Last-Event-ID: {}\r\n", ids[0]));
@@ -194,7 +194,7 @@ fn an_id_from_an_earlier_run_gets_everything_retained_and_the_signal() {
 
 #[test]
 fn a_client_that_falls_behind_the_history_is_dropped_and_blocks_no_one() {
-    let server = start(|config| config.history = 64);
+    let server = start(|config| config.events.history = 64);
     let mut stalled = subscribe(&server, "/events", "");
     let mut reader = subscribe(&server, "/events", "");
     support::eventually(Duration::from_secs(2), "two subscribers", || server.handle.live_streams() == 2);
@@ -225,7 +225,7 @@ fn a_client_that_falls_behind_the_history_is_dropped_and_blocks_no_one() {
 
 #[test]
 fn events_streams_send_keep_alive_comments() {
-    let server = start(|config| config.interval = Duration::from_millis(50));
+    let server = start(|config| config.timeouts.interval = Duration::from_millis(50));
     let mut client = subscribe(&server, "/events", "");
     let text = client.unread.clone() + &read_until(&mut client.stream, ": keep-alive\n\n", 2);
     assert!(!text.contains("data:"), "{text}");
@@ -235,8 +235,8 @@ fn events_streams_send_keep_alive_comments() {
 fn keep_alive_comments_follow_their_own_flag_when_it_is_given() {
     // Pings would come every 50 ms; keep-alives on /events every 400 ms.
     let server = start(|config| {
-        config.interval = Duration::from_millis(50);
-        config.keep_alive = Some(Duration::from_millis(400));
+        config.timeouts.interval = Duration::from_millis(50);
+        config.timeouts.keep_alive = Some(Duration::from_millis(400));
     });
     let started = Instant::now();
     let mut client = subscribe(&server, "/events", "");

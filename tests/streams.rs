@@ -63,7 +63,7 @@ fn ureq_stream(url: &str, last_event_id: Option<&str>) -> impl BufRead {
 #[test]
 fn sse_sends_named_pings_at_once_and_then_every_interval() {
     const INTERVAL: Duration = Duration::from_millis(500);
-    let server = start(|config| config.interval = INTERVAL);
+    let server = start(|config| config.timeouts.interval = INTERVAL);
     let started = Instant::now();
     let mut reader = ureq_stream(&server.url("/sse"), None);
     let frames = read_frames(&mut reader, 4);
@@ -90,7 +90,7 @@ fn sse_sends_named_pings_at_once_and_then_every_interval() {
 
 #[test]
 fn messages_sends_pings_without_an_event_field() {
-    let server = start(|config| config.interval = Duration::from_millis(50));
+    let server = start(|config| config.timeouts.interval = Duration::from_millis(50));
     let mut reader = ureq_stream(&server.url("/messages?from=test"), None);
     for (index, frame) in read_frames(&mut reader, 3).iter().enumerate() {
         assert_eq!(frame.get("event"), None, "{:?}", frame.fields);
@@ -101,7 +101,7 @@ fn messages_sends_pings_without_an_event_field() {
 
 #[test]
 fn ids_carry_on_after_last_event_id() {
-    let server = start(|config| config.interval = Duration::from_millis(50));
+    let server = start(|config| config.timeouts.interval = Duration::from_millis(50));
     let cases =
         [(Some("41"), 42), (Some("junk"), 1), (Some("-3"), 1), (Some("9007199254740991"), 1), (None, 1)];
     for (last_event_id, first) in cases {
@@ -163,7 +163,8 @@ fn options_star_lists_post_only_when_publishing_is_on() {
     let request = b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n";
     let off = exchange(&start(|_| {}), request);
     assert!(off.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"), "{off}");
-    let on = exchange(&start(|config| config.publish_token = Some(ssed::Secret("t".to_owned()))), request);
+    let on =
+        exchange(&start(|config| config.events.publish_token = Some(ssed::Secret("t".to_owned()))), request);
     assert!(on.contains("\r\nAllow: GET, HEAD, POST, OPTIONS\r\n"), "{on}");
 }
 

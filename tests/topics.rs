@@ -14,7 +14,7 @@ use support::{
 const TOKEN: &str = "topics-token";
 
 fn with_token(config: &mut Config) {
-    config.publish_token = Some(Secret(TOKEN.to_owned()));
+    config.events.publish_token = Some(Secret(TOKEN.to_owned()));
 }
 
 fn publish(server: &TestServer, query: &str, body: &str) -> String {
@@ -73,7 +73,7 @@ fn last_event_id_replays_exactly_the_followed_topics_after_it() {
 
 #[test]
 fn a_publish_wakes_only_the_streams_of_its_topic() {
-    let server = start(|config| config.interval = Duration::from_secs(30));
+    let server = start(|config| config.timeouts.interval = Duration::from_secs(30));
     let streams: Vec<Subscriber> =
         (0..200).map(|n| subscribe(&server, &format!("/events?topic=t{n}"), "")).collect();
     eventually(Duration::from_secs(5), "200 streams", || server.handle.live_streams() == 200);
@@ -95,7 +95,7 @@ fn a_publish_wakes_only_the_streams_of_its_topic() {
 fn bad_topics_are_refused_with_the_rule_never_a_stream() {
     let server = start(|config| {
         with_token(config);
-        config.max_topics = 3;
+        config.events.max_topics = 3;
     });
     for target in [
         "/events?topic=",

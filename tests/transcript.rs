@@ -39,7 +39,7 @@ fn mask_times(text: &str) -> String {
 
 #[test]
 fn readme_transcript_matches_the_bytes_on_the_wire() {
-    let server = start(|config| config.interval = std::time::Duration::from_millis(20));
+    let server = start(|config| config.timeouts.interval = std::time::Duration::from_millis(20));
     let mut stream = server.connect();
     stream
         .write_all(
@@ -166,7 +166,7 @@ fn readme_topics_transcript_is_what_curl_and_the_server_do() {
     let commands = blocks.next().expect("commands block");
     let shown = blocks.next().expect("stream block");
 
-    let server = start(|config| config.publish_token = Some(ssed::Secret("s3cret".to_owned())));
+    let server = start(|config| config.events.publish_token = Some(ssed::Secret("s3cret".to_owned())));
     let mut lines = commands.lines();
     let subscribe = lines.next().and_then(|line| line.strip_prefix("$ curl -N ")).expect("the curl -N line");
     let path = subscribe.trim_matches('\'').replace("http://127.0.0.1:8080", "");

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ArgError, Command, Config, RedisUrl, Secret};
+use super::{ArgError, Command, Config, JournalOptions, RedisOptions, RedisUrl, Secret};
 
 /// What a build without the `redis` feature says to `--redis`.
 const WITHOUT_REDIS: &str =
@@ -58,19 +58,19 @@ flags (default in brackets):
   -V, --version            print the version
 ";
 
-/// Parses the words after the program name. `env_publish_token` is the
-/// value of `SSED_PUBLISH_TOKEN`, used when `--publish-token` is not given;
-/// [`apply_redis_env`] does the same for `SSED_REDIS_URL`.
+/// Parses the words after the program name, with what `env` adds
+/// (`SSED_PUBLISH_TOKEN`, `SSED_REDIS_URL`) where a flag is not given.
 ///
 /// # Errors
 ///
 /// An [`ArgError`] for an unknown flag, a missing value, or a value out of
 /// its range; the message names the flag and the range.
-pub fn parse_args<I: IntoIterator<Item = String>>(
-    args: I,
-    env_publish_token: Option<String>,
-) -> Result<Command, ArgError> {
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) -> Result<Command, ArgError> {
     let mut config = Config::default();
+    // The journal's and Redis's flags are gathered first: each group exists
+    // only when its main flag (or the environment) asks for it.
+    let (mut journal_path, mut journal_max_bytes, mut fsync) = (None, None, false);
+    let (mut redis_url, mut redis_stream) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
@@ -93,16 +93,16 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                     ArgError(format!("--addr: {text:?} is not an address like 127.0.0.1:8080 or [::1]:8080"))
                 })?;
             }
-            "--interval" => config.interval = millis(&flag, &value()?, 1, 3_600_000)?,
-            "--keep-alive" => config.keep_alive = Some(millis(&flag, &value()?, 1, 3_600_000)?),
-            "--retry" => config.retry = millis(&flag, &value()?, 0, 86_400_000)?,
-            "--max-clients" => config.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
-            "--max-pending" => config.max_pending = number(&flag, &value()?, 1, 1_000_000)?,
-            "--stack-size" => config.stack_size = bytes(&flag, &value()?, 16 * 1024, 64 << 20)?,
-            "--head-timeout" => config.head_timeout = millis(&flag, &value()?, 1, 600_000)?,
-            "--write-timeout" => config.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
-            "--max-head-bytes" => config.max_head_bytes = number(&flag, &value()?, 64, 1 << 20)?,
-            "--max-target-bytes" => config.max_target_bytes = number(&flag, &value()?, 1, 1 << 20)?,
+            "--interval" => config.timeouts.interval = millis(&flag, &value()?, 1, 3_600_000)?,
+            "--keep-alive" => config.timeouts.keep_alive = Some(millis(&flag, &value()?, 1, 3_600_000)?),
+            "--retry" => config.timeouts.retry = millis(&flag, &value()?, 0, 86_400_000)?,
+            "--max-clients" => config.limits.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
+            "--max-pending" => config.limits.max_pending = number(&flag, &value()?, 1, 1_000_000)?,
+            "--stack-size" => config.limits.stack_size = bytes(&flag, &value()?, 16 * 1024, 64 << 20)?,
+            "--head-timeout" => config.timeouts.head_timeout = millis(&flag, &value()?, 1, 600_000)?,
+            "--write-timeout" => config.timeouts.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
+            "--max-head-bytes" => config.limits.max_head_bytes = number(&flag, &value()?, 64, 1 << 20)?,
+            "--max-target-bytes" => config.limits.max_target_bytes = number(&flag, &value()?, 1, 1 << 20)?,
             "--cors-origin" => {
                 let origin = value()?;
                 let printable = origin.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
@@ -113,39 +113,39 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                 }
                 config.cors_origin = origin;
             }
-            "--history" => config.history = number(&flag, &value()?, 1, 1_000_000)?,
-            "--max-event-bytes" => config.max_event_bytes = number(&flag, &value()?, 1, 16 << 20)?,
-            "--publish-token" => config.publish_token = Some(Secret(value()?)),
-            "--stdin" => config.stdin = true,
+            "--history" => config.events.history = number(&flag, &value()?, 1, 1_000_000)?,
+            "--max-event-bytes" => config.events.max_event_bytes = number(&flag, &value()?, 1, 16 << 20)?,
+            "--publish-token" => config.events.publish_token = Some(Secret(value()?)),
+            "--stdin" => config.events.stdin = true,
             "--stdin-event" => {
                 let name = value()?;
-                if let Err(error) = crate::sse::SingleLine::new(&name) {
+                if let Err(error) = crate::proto::sse::SingleLine::new(&name) {
                     return Err(ArgError(format!("--stdin-event: {error}")));
                 }
-                config.stdin_event = Some(name);
+                config.events.stdin_event = Some(name);
             }
             "--stdin-topic" => {
                 let topic = value()?;
-                if let Err(error) = crate::topic::TopicName::new(&topic) {
+                if let Err(error) = crate::proto::topic::TopicName::new(&topic) {
                     return Err(ArgError(format!("--stdin-topic: {error}")));
                 }
-                config.stdin_topic = Some(topic);
+                config.events.stdin_topic = Some(topic);
             }
-            "--max-topics" => config.max_topics = number(&flag, &value()?, 1, 1024)?,
+            "--max-topics" => config.events.max_topics = number(&flag, &value()?, 1, 1024)?,
             "--journal" => {
                 let path = value()?;
                 if path.is_empty() {
                     return Err(ArgError("--journal needs a file path".to_owned()));
                 }
-                config.journal = Some(PathBuf::from(path));
+                journal_path = Some(PathBuf::from(path));
             }
             "--journal-max-bytes" => {
-                config.journal_max_bytes = bytes(&flag, &value()?, 16 * 1024, 1 << 40)? as u64;
+                journal_max_bytes = Some(bytes(&flag, &value()?, 16 * 1024, 1 << 40)? as u64);
             }
-            "--fsync" => config.fsync = true,
+            "--fsync" => fsync = true,
             "--redis" => {
                 let text = value()?;
-                config.redis =
+                redis_url =
                     Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("--redis: {error}")))?);
             }
             "--redis-stream" => {
@@ -155,15 +155,15 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
                         "--redis-stream: a key of printable ASCII without spaces".to_owned(),
                     ));
                 }
-                config.redis_stream = key;
+                redis_stream = Some(key);
             }
             _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
         }
     }
-    if config.publish_token.is_none() {
-        config.publish_token = env_publish_token.map(Secret);
+    if config.events.publish_token.is_none() {
+        config.events.publish_token = env.publish_token.clone().map(Secret);
     }
-    if let Some(Secret(token)) = &config.publish_token {
+    if let Some(Secret(token)) = &config.events.publish_token {
         if token.is_empty() || !token.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
             return Err(ArgError(
                 "the publish token must be printable ASCII without spaces (--publish-token or SSED_PUBLISH_TOKEN)"
@@ -171,53 +171,72 @@ pub fn parse_args<I: IntoIterator<Item = String>>(
             ));
         }
     }
-    if config.stdin_event.is_some() && !config.stdin {
+    if config.events.stdin_event.is_some() && !config.events.stdin {
         return Err(ArgError("--stdin-event needs --stdin".to_owned()));
     }
-    if config.redis.is_some() && config.journal.is_some() {
+    if config.events.stdin_topic.is_some() && !config.events.stdin {
+        return Err(ArgError("--stdin-topic needs --stdin".to_owned()));
+    }
+    let redis_url = match (redis_url, env.redis_url.as_deref().filter(|text| !text.is_empty())) {
+        (Some(url), _) => Some(url),
+        (None, Some(text)) => {
+            Some(RedisUrl::parse(text).map_err(|error| ArgError(format!("SSED_REDIS_URL: {error}")))?)
+        }
+        (None, None) => None,
+    };
+    if redis_url.is_some() && journal_path.is_some() {
         return Err(ArgError(
-            "--redis and --journal together: with Redis, the Redis stream keeps the history; choose one"
+            "--redis (or SSED_REDIS_URL) and --journal together: with Redis, the Redis stream keeps the history; choose one"
                 .to_owned(),
         ));
     }
-    if config.redis.is_some() && !cfg!(feature = "redis") {
+    if redis_url.is_some() && !cfg!(feature = "redis") {
         return Err(ArgError(WITHOUT_REDIS.to_owned()));
     }
-    if config.fsync && config.journal.is_none() {
+    if redis_stream.is_some() && redis_url.is_none() {
+        return Err(ArgError("--redis-stream needs --redis (or SSED_REDIS_URL)".to_owned()));
+    }
+    config.redis =
+        redis_url.map(|url| RedisOptions { url, stream: redis_stream.unwrap_or_else(|| "ssed".to_owned()) });
+    if fsync && journal_path.is_none() {
         return Err(ArgError("--fsync needs --journal".to_owned()));
     }
-    if config.stdin_topic.is_some() && !config.stdin {
-        return Err(ArgError("--stdin-topic needs --stdin".to_owned()));
+    if journal_max_bytes.is_some() && journal_path.is_none() {
+        return Err(ArgError("--journal-max-bytes needs --journal".to_owned()));
     }
-    if config.max_target_bytes >= config.max_head_bytes {
+    config.journal = journal_path.map(|path| JournalOptions {
+        max_bytes: journal_max_bytes.unwrap_or(JournalOptions::at(&path).max_bytes),
+        fsync,
+        path,
+    });
+    let limits = &config.limits;
+    if limits.max_target_bytes >= limits.max_head_bytes {
         return Err(ArgError(format!(
             "--max-target-bytes ({}) must be below --max-head-bytes ({})",
-            config.max_target_bytes, config.max_head_bytes
+            limits.max_target_bytes, limits.max_head_bytes
         )));
     }
     Ok(Command::Run(Box::new(config)))
 }
 
-/// Uses `SSED_REDIS_URL` (its value `env_redis_url`) when `--redis` was not
-/// given, with the same checks.
-///
-/// # Errors
-///
-/// An [`ArgError`] for a bad URL, or Redis together with `--journal`.
-pub fn apply_redis_env(config: &mut Config, env_redis_url: Option<String>) -> Result<(), ArgError> {
-    if config.redis.is_some() {
-        return Ok(());
+/// What the environment adds to the command line: the values that are
+/// secrets, so that they need not appear in `ps`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// `SSED_PUBLISH_TOKEN`: used when `--publish-token` is not given.
+    pub publish_token: Option<String>,
+    /// `SSED_REDIS_URL`: used when `--redis` is not given.
+    pub redis_url: Option<String>,
+}
+
+impl Environment {
+    /// The variables of this process.
+    pub fn of_process() -> Environment {
+        Environment {
+            publish_token: std::env::var("SSED_PUBLISH_TOKEN").ok(),
+            redis_url: std::env::var("SSED_REDIS_URL").ok(),
+        }
     }
-    let Some(text) = env_redis_url.filter(|text| !text.is_empty()) else { return Ok(()) };
-    config.redis =
-        Some(RedisUrl::parse(&text).map_err(|error| ArgError(format!("SSED_REDIS_URL: {error}")))?);
-    if !cfg!(feature = "redis") {
-        return Err(ArgError(WITHOUT_REDIS.to_owned()));
-    }
-    if config.journal.is_some() {
-        return Err(ArgError("SSED_REDIS_URL and --journal together: choose one".to_owned()));
-    }
-    Ok(())
 }
 
 fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {

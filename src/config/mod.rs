@@ -9,30 +9,41 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::request::Limits;
+use crate::proto::request::HeadLimits;
 
 mod flags;
 mod redis_url;
-pub use flags::{apply_redis_env, parse_args, USAGE};
+pub use flags::{parse_args, Environment, USAGE};
 pub use redis_url::RedisUrl;
 
-/// The whole configuration of a server. Build it with `Config::default()`
-/// and change the fields you need; [`crate::Server::bind`] takes it.
+/// The whole configuration of a server, grouped by concern. Build it with
+/// `Config::default()` and change the fields you need;
+/// [`crate::Server::bind`] takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Address to listen on (`--addr`). Default `127.0.0.1:8080`; port 0
     /// picks a free port, which [`crate::Server::local_addr`] reports.
     pub addr: SocketAddr,
-    /// Time between pings on a stream (`--interval`, ms). Default 500 ms.
-    pub interval: Duration,
-    /// Time without an event after which an `/events` stream gets a
-    /// `: keep-alive` comment (`--keep-alive`, ms); `None` is `interval`.
-    /// Idle streams cost a wake-up each per keep-alive, and a client that
-    /// left is noticed at the next one.
-    pub keep_alive: Option<Duration>,
-    /// Reconnection time sent to clients in the first frame's `retry:`
-    /// field (`--retry`, ms). Default 3000 ms, the usual browser default.
-    pub retry: Duration,
+    /// How much runs at once and how large a request may be.
+    pub limits: Limits,
+    /// Every timing: pings, keep-alives, reconnects, reads and writes.
+    pub timeouts: Timeouts,
+    /// Published events: history, sizes, topics and where they come from.
+    pub events: EventOptions,
+    /// Keep events in an append-only file (`--journal`). Default none:
+    /// the history lives in memory only.
+    pub journal: Option<JournalOptions>,
+    /// Share events through a Redis stream (`--redis`). Default none.
+    pub redis: Option<RedisOptions>,
+    /// `Access-Control-Allow-Origin` value (`--cors-origin`). Default `*`.
+    pub cors_origin: String,
+    /// No per-connection log lines (`--quiet`). Default off.
+    pub quiet: bool,
+}
+
+/// How much runs at once, and how large a request may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
     /// Streams served at once (`--max-clients`). One more is told to retry
     /// later (see README). Default 512.
     pub max_clients: usize,
@@ -43,28 +54,49 @@ pub struct Config {
     /// Stack reserved for each connection thread (`--stack-size`, bytes).
     /// Default 64 KiB; the pages actually touched are far fewer.
     pub stack_size: usize,
-    /// Time a client has to send its whole request head from accept
-    /// (`--head-timeout`, ms); then 408. Default 5000 ms.
-    pub head_timeout: Duration,
-    /// Time one write may block before the client is dropped as not
-    /// reading (`--write-timeout`, ms). Default 10000 ms.
-    pub write_timeout: Duration,
     /// Longest request head, request line to the empty line
     /// (`--max-head-bytes`); one byte more is 431. Default 8192.
     pub max_head_bytes: usize,
     /// Longest request target (`--max-target-bytes`); one byte more is
     /// 414. Default 2048.
     pub max_target_bytes: usize,
-    /// `Access-Control-Allow-Origin` value (`--cors-origin`). Default `*`.
-    pub cors_origin: String,
-    /// No per-connection log lines (`--quiet`). Default off.
-    pub quiet: bool,
+}
+
+/// Every timing of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Time between pings on a stream (`--interval`, ms). Default 500 ms.
+    pub interval: Duration,
+    /// Time without an event after which an `/events` stream gets a
+    /// `: keep-alive` comment (`--keep-alive`, ms); `None` is `interval`.
+    /// Idle streams cost a wake-up each per keep-alive, and a client that
+    /// left is noticed at the next one.
+    pub keep_alive: Option<Duration>,
+    /// Reconnection time sent to clients in the first frame's `retry:`
+    /// field (`--retry`, ms), and the `Retry-After` of a refusal. Default
+    /// 3000 ms, the usual browser default.
+    pub retry: Duration,
+    /// Time a client has to send its whole request head from accept
+    /// (`--head-timeout`, ms); then 408. Default 5000 ms.
+    pub head_timeout: Duration,
+    /// Time one write may block before the client is dropped as not
+    /// reading (`--write-timeout`, ms). Default 10000 ms.
+    pub write_timeout: Duration,
+}
+
+/// Published events: how many are kept, how large they may be, who may
+/// publish, and the topics a stream may follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOptions {
     /// Published events kept for replay to reconnecting `/events` clients
     /// (`--history`). Default 1024.
     pub history: usize,
-    /// Largest event data accepted from any publisher (`--max-event-bytes`);
-    /// over it `POST /publish` answers 413. Default 65536.
+    /// Largest event data accepted from any publisher (`--max-event-bytes`),
+    /// counted as sent; over it `POST /publish` answers 413. Default 65536.
     pub max_event_bytes: usize,
+    /// Most topics one `/events` request may follow (`--max-topics`); more
+    /// is 400. Default 32.
+    pub max_topics: usize,
     /// Enables `POST /publish` with this bearer token (`--publish-token`, or
     /// the `SSED_PUBLISH_TOKEN` environment variable). Default none: no
     /// `/publish` endpoint at all.
@@ -77,25 +109,37 @@ pub struct Config {
     /// Topic for the lines of `--stdin` (`--stdin-topic`). Default
     /// [`crate::DEFAULT_TOPIC`].
     pub stdin_topic: Option<String>,
-    /// Most topics one `/events` request may follow (`--max-topics`); more
-    /// is 400. Default 32.
-    pub max_topics: usize,
-    /// Keep every published event in this append-only file (`--journal`),
-    /// before it is acknowledged, and read it back at start. Default none:
-    /// the history lives in memory only.
-    pub journal: Option<PathBuf>,
+}
+
+/// `--journal`: where and how events are kept on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalOptions {
+    /// The journal's file (`--journal PATH`); sealed segments are
+    /// `PATH.1`, `PATH.2`, ….
+    pub path: PathBuf,
     /// Disk use of the journal, all segments together
     /// (`--journal-max-bytes`); never less than what `--history` needs.
     /// Default 64 MiB.
-    pub journal_max_bytes: u64,
+    pub max_bytes: u64,
     /// `fdatasync` each journal write before acknowledging (`--fsync`):
     /// survives a power loss, not only a crash. Default off.
     pub fsync: bool,
-    /// Publish to and read from a Redis stream shared by several servers
-    /// (`--redis`, or `SSED_REDIS_URL`). Default none.
-    pub redis: Option<RedisUrl>,
-    /// The key of that stream (`--redis-stream`). Default `ssed`.
-    pub redis_stream: String,
+}
+
+impl JournalOptions {
+    /// A journal at `path` with the default bound and no `fsync`.
+    pub fn at(path: impl Into<PathBuf>) -> JournalOptions {
+        JournalOptions { path: path.into(), max_bytes: 64 << 20, fsync: false }
+    }
+}
+
+/// `--redis`: the Redis stream shared by several servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Where Redis is (`--redis`, or `SSED_REDIS_URL`).
+    pub url: RedisUrl,
+    /// The key of the stream (`--redis-stream`). Default `ssed`.
+    pub stream: String,
 }
 
 /// A value that `Debug` never prints, so a token cannot leak into a log.
@@ -108,11 +152,16 @@ impl fmt::Debug for Secret {
     }
 }
 
-impl Config {
+impl Timeouts {
     /// How long an `/events` stream goes without an event before a
     /// keep-alive comment: `--keep-alive`, or else `--interval`.
     pub fn keep_alive_after(&self) -> Duration {
         self.keep_alive.unwrap_or(self.interval)
+    }
+
+    /// `Retry-After` in whole seconds: `--retry`, at least 1.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry.as_secs().max(1)
     }
 }
 
@@ -120,38 +169,44 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            interval: Duration::from_millis(500),
-            keep_alive: None,
-            retry: Duration::from_millis(3000),
-            max_clients: 512,
-            max_pending: 64,
-            stack_size: 64 * 1024,
-            head_timeout: Duration::from_millis(5000),
-            write_timeout: Duration::from_millis(10_000),
-            max_head_bytes: 8192,
-            max_target_bytes: 2048,
+            limits: Limits {
+                max_clients: 512,
+                max_pending: 64,
+                stack_size: 64 * 1024,
+                max_head_bytes: 8192,
+                max_target_bytes: 2048,
+            },
+            timeouts: Timeouts {
+                interval: Duration::from_millis(500),
+                keep_alive: None,
+                retry: Duration::from_millis(3000),
+                head_timeout: Duration::from_millis(5000),
+                write_timeout: Duration::from_millis(10_000),
+            },
+            events: EventOptions {
+                history: 1024,
+                max_event_bytes: 64 * 1024,
+                max_topics: 32,
+                publish_token: None,
+                stdin: false,
+                stdin_event: None,
+                stdin_topic: None,
+            },
+            journal: None,
+            redis: None,
             cors_origin: "*".to_owned(),
             quiet: false,
-            history: 1024,
-            max_event_bytes: 64 * 1024,
-            publish_token: None,
-            stdin: false,
-            stdin_event: None,
-            stdin_topic: None,
-            max_topics: 32,
-            journal: None,
-            journal_max_bytes: 64 << 20,
-            fsync: false,
-            redis: None,
-            redis_stream: "ssed".to_owned(),
         }
     }
 }
 
 impl Config {
     /// The request-head limits the parser enforces.
-    pub fn head_limits(&self) -> Limits {
-        Limits { max_head_bytes: self.max_head_bytes, max_target_bytes: self.max_target_bytes }
+    pub fn head_limits(&self) -> HeadLimits {
+        HeadLimits {
+            max_head_bytes: self.limits.max_head_bytes,
+            max_target_bytes: self.limits.max_target_bytes,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 
 fn parse(words: &str) -> Result<Command, ArgError> {
-    parse_args(words.split_whitespace().map(str::to_owned), None)
+    parse_args(words.split_whitespace().map(str::to_owned), &Environment::default())
 }
 
 fn config(words: &str) -> Config {
@@ -22,30 +22,33 @@ fn every_flag_sets_its_field() {
     );
     let expected = Config {
         addr: "[::1]:0".parse().expect("valid address"),
-        interval: Duration::from_millis(20),
-        keep_alive: Some(Duration::from_millis(15_000)),
-        retry: Duration::ZERO,
-        max_clients: 3,
-        max_pending: 4,
-        stack_size: 32 * 1024,
-        head_timeout: Duration::from_millis(100),
-        write_timeout: Duration::from_millis(200),
-        max_head_bytes: 1024,
-        max_target_bytes: 100,
+        limits: Limits {
+            max_clients: 3,
+            max_pending: 4,
+            stack_size: 32 * 1024,
+            max_head_bytes: 1024,
+            max_target_bytes: 100,
+        },
+        timeouts: Timeouts {
+            interval: Duration::from_millis(20),
+            keep_alive: Some(Duration::from_millis(15_000)),
+            retry: Duration::ZERO,
+            head_timeout: Duration::from_millis(100),
+            write_timeout: Duration::from_millis(200),
+        },
+        events: EventOptions {
+            history: 5,
+            max_event_bytes: 10,
+            max_topics: 4,
+            publish_token: Some(Secret("s3cret".to_owned())),
+            stdin: true,
+            stdin_event: Some("line".to_owned()),
+            stdin_topic: Some("room/a".to_owned()),
+        },
+        journal: Some(JournalOptions { path: "/var/lib/ssed/j".into(), max_bytes: 8 << 20, fsync: true }),
+        redis: None,
         cors_origin: "https://a.test".to_owned(),
         quiet: true,
-        history: 5,
-        max_event_bytes: 10,
-        publish_token: Some(Secret("s3cret".to_owned())),
-        stdin: true,
-        stdin_event: Some("line".to_owned()),
-        stdin_topic: Some("room/a".to_owned()),
-        max_topics: 4,
-        journal: Some("/var/lib/ssed/j".into()),
-        journal_max_bytes: 8 << 20,
-        fsync: true,
-        redis: None,
-        redis_stream: "ssed".to_owned(),
     };
     assert_eq!(parsed, expected);
     assert_eq!(config(""), Config::default());
@@ -57,9 +60,9 @@ fn every_flag_sets_its_field() {
 fn the_publish_token_comes_from_the_flag_or_the_environment() {
     let with_env = |words: &str, env: Option<&str>| match parse_args(
         words.split_whitespace().map(str::to_owned),
-        env.map(str::to_owned),
+        &Environment { publish_token: env.map(str::to_owned), redis_url: None },
     ) {
-        Ok(Command::Run(config)) => Ok(config.publish_token.map(|Secret(token)| token)),
+        Ok(Command::Run(config)) => Ok(config.events.publish_token.map(|Secret(token)| token)),
         Ok(other) => panic!("{other:?}"),
         Err(ArgError(message)) => Err(message),
     };
@@ -87,7 +90,8 @@ fn bad_command_lines_name_the_flag() {
         ("--stdin-event x", "--stdin-event needs --stdin"),
         ("--stdin-topic x", "--stdin-topic needs --stdin"),
         ("--fsync", "--fsync needs --journal"),
-        ("--redis redis://h --journal j", "--redis and --journal together"),
+        ("--redis redis://h --journal j", "--redis (or SSED_REDIS_URL) and --journal together"),
+        ("--journal-max-bytes 1m", "--journal-max-bytes needs --journal"),
         ("--redis localhost:6379", "--redis: a Redis URL starts with redis://"),
         ("--journal j --journal-max-bytes 1k", "--journal-max-bytes: \"1k\""),
         ("--stdin --stdin-topic a%b", "--stdin-topic: byte 0x25 in a topic name"),
@@ -107,9 +111,12 @@ fn bad_command_lines_name_the_flag() {
 
 #[test]
 fn keep_alive_follows_the_interval_unless_given() {
-    assert_eq!(config("--interval 20").keep_alive_after(), Duration::from_millis(20));
-    assert_eq!(config("--interval 20 --keep-alive 9000").keep_alive_after(), Duration::from_millis(9000));
-    assert_eq!(Config::default().keep_alive_after(), Config::default().interval);
+    assert_eq!(config("--interval 20").timeouts.keep_alive_after(), Duration::from_millis(20));
+    assert_eq!(
+        config("--interval 20 --keep-alive 9000").timeouts.keep_alive_after(),
+        Duration::from_millis(9000)
+    );
+    assert_eq!(Config::default().timeouts.keep_alive_after(), Config::default().timeouts.interval);
 }
 
 #[test]
@@ -117,18 +124,18 @@ fn usage_lists_every_flag_with_its_default() {
     let defaults = Config::default();
     let lines = [
         ("--addr", defaults.addr.to_string()),
-        ("--interval", defaults.interval.as_millis().to_string()),
-        ("--retry", defaults.retry.as_millis().to_string()),
-        ("--max-clients", defaults.max_clients.to_string()),
-        ("--max-pending", defaults.max_pending.to_string()),
-        ("--stack-size", defaults.stack_size.to_string()),
-        ("--head-timeout", defaults.head_timeout.as_millis().to_string()),
-        ("--write-timeout", defaults.write_timeout.as_millis().to_string()),
-        ("--max-head-bytes", defaults.max_head_bytes.to_string()),
-        ("--max-target-bytes", defaults.max_target_bytes.to_string()),
+        ("--interval", defaults.timeouts.interval.as_millis().to_string()),
+        ("--retry", defaults.timeouts.retry.as_millis().to_string()),
+        ("--max-clients", defaults.limits.max_clients.to_string()),
+        ("--max-pending", defaults.limits.max_pending.to_string()),
+        ("--stack-size", defaults.limits.stack_size.to_string()),
+        ("--head-timeout", defaults.timeouts.head_timeout.as_millis().to_string()),
+        ("--write-timeout", defaults.timeouts.write_timeout.as_millis().to_string()),
+        ("--max-head-bytes", defaults.limits.max_head_bytes.to_string()),
+        ("--max-target-bytes", defaults.limits.max_target_bytes.to_string()),
         ("--cors-origin", defaults.cors_origin.clone()),
-        ("--history", defaults.history.to_string()),
-        ("--max-event-bytes", defaults.max_event_bytes.to_string()),
+        ("--history", defaults.events.history.to_string()),
+        ("--max-event-bytes", defaults.events.max_event_bytes.to_string()),
     ];
     for (flag, default) in lines {
         let line = USAGE

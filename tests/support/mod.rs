@@ -406,6 +406,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
     Running { child, addr, banner, before_banner, stderr }
 }
 pub mod browser;
+pub mod heads;
 pub mod nginx;
 
 /// One sample of the server's `/metrics`, e.g.

@@ -1,0 +1,301 @@
+//! `POST /publish`: one event per request, from anywhere that can reach the
+//! server, when a token is configured.
+//!
+//! ```text
+//! POST /publish?topic=sensors/kitchen&event=reading HTTP/1.1\r\n
+//! Host: 127.0.0.1:8080\r\n
+//! Authorization: Bearer s3cret\r\n
+//! Content-Length: 4\r\n
+//! \r\n
+//! 21.5
+//! ```
+//!
+//! is answered `200` with the event's id as the body (`1764096030123-7`),
+//! and every `/events` client of `sensors/kitchen` (or of every topic) receives
+//! `id: 1764096030123-7\nevent: reading\ndata: 21.5\n\n`.
+//!
+//! Refusals, checked in this order, publish nothing: 401 (no or wrong
+//! token, with `WWW-Authenticate`), 411 (no `Content-Length`), 413 (over
+//! `--max-event-bytes` as sent), 400 (an event name that is empty, not
+//! UTF-8, or with CR, LF or NUL; a bad topic name; a body that is not
+//! UTF-8), 408 (the body did not arrive in `--head-timeout`). Without
+//! `?topic=` the event goes to the topic `default`.
+
+use std::fmt;
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Instant;
+
+use crate::conn::short_answer::{self, Ended};
+use crate::conn::socket::{read_within, ReadOutcome};
+use crate::events::hub::{EventId, Hub, PublishError};
+use crate::ops::shared::Shared;
+use crate::proto::close::CloseReason;
+use crate::proto::request::{Request, Version};
+use crate::proto::sse::{FieldError, SingleLine};
+use crate::proto::topic::{publish_topic, TopicError};
+
+/// Why a publish request was refused. Each maps to one status in
+/// [`Self::status`]; the `Display` text is the body and the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishRefusal {
+    /// No `Authorization: Bearer` header, or the wrong token.
+    Unauthorized,
+    /// No `Content-Length` (ssed reads no chunked bodies).
+    LengthRequired,
+    /// The data, as it would be sent, is over `--max-event-bytes`.
+    TooLarge {
+        /// What the data costs as sent (line breaks at 7 bytes).
+        bytes: u64,
+        /// `--max-event-bytes`.
+        limit: usize,
+    },
+    /// `?event=` names no event: empty, percent-encoded bytes that are not
+    /// UTF-8, or a CR, LF or NUL in it.
+    BadEventName(EventNameError),
+    /// The body is not UTF-8, which an event stream cannot carry.
+    DataNotUtf8,
+    /// `?topic=` breaks the topic name rule.
+    BadTopic(TopicError),
+    /// The event could not be stored (the journal's disk is full): 503
+    /// with `Retry-After`, and nothing was published.
+    Unavailable(std::io::ErrorKind),
+    /// The body did not arrive within `--head-timeout`.
+    BodyTimedOut {
+        /// `--head-timeout` in ms.
+        limit_ms: u64,
+    },
+}
+
+/// What is wrong with an `?event=` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventNameError {
+    /// `?event=` with nothing after it; leave the parameter out for an
+    /// unnamed event.
+    Empty,
+    /// The percent-decoded bytes are not UTF-8.
+    NotUtf8,
+    /// A CR, LF or NUL.
+    Field(FieldError),
+}
+
+impl PublishRefusal {
+    /// The status code that answers this refusal.
+    pub(crate) fn status(self) -> u16 {
+        match self {
+            PublishRefusal::Unauthorized => 401,
+            PublishRefusal::LengthRequired => 411,
+            PublishRefusal::TooLarge { .. } => 413,
+            PublishRefusal::BadEventName(_) | PublishRefusal::DataNotUtf8 | PublishRefusal::BadTopic(_) => {
+                400
+            }
+            PublishRefusal::BodyTimedOut { .. } => 408,
+            PublishRefusal::Unavailable(_) => 503,
+        }
+    }
+}
+
+impl fmt::Display for PublishRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishRefusal::Unauthorized => f.write_str("a valid Authorization: Bearer token is required"),
+            PublishRefusal::LengthRequired => f.write_str("Content-Length required"),
+            PublishRefusal::TooLarge { bytes, limit } => {
+                write!(f, "event of {bytes} bytes as sent is over the limit of {limit}")
+            }
+            PublishRefusal::BadEventName(EventNameError::Empty) => {
+                f.write_str("bad event name: empty (leave out ?event= for an unnamed event)")
+            }
+            PublishRefusal::BadEventName(EventNameError::NotUtf8) => f.write_str("bad event name: not UTF-8"),
+            PublishRefusal::BadEventName(EventNameError::Field(error)) => {
+                write!(f, "bad event name: {error}")
+            }
+            PublishRefusal::DataNotUtf8 => f.write_str("event data is not UTF-8"),
+            PublishRefusal::BadTopic(error) => write!(f, "bad topic: {error}"),
+            PublishRefusal::Unavailable(kind) => {
+                write!(f, "could not store the event ({kind}); nothing was published")
+            }
+            PublishRefusal::BodyTimedOut { limit_ms } => write!(f, "body not received within {limit_ms} ms"),
+        }
+    }
+}
+
+impl From<PublishError> for PublishRefusal {
+    fn from(error: PublishError) -> PublishRefusal {
+        match error {
+            PublishError::TooLarge { bytes, limit } => {
+                PublishRefusal::TooLarge { bytes: bytes as u64, limit }
+            }
+            PublishError::BadEventName(error) => PublishRefusal::BadEventName(EventNameError::Field(error)),
+            PublishError::Unavailable(kind) => PublishRefusal::Unavailable(kind),
+        }
+    }
+}
+
+/// How a publish request went wrong.
+enum Failure {
+    /// Answer with this refusal.
+    Refused(PublishRefusal),
+    /// The client left mid-body: there is no one to answer.
+    ClientLeft,
+}
+
+impl From<PublishRefusal> for Failure {
+    fn from(refusal: PublishRefusal) -> Failure {
+        Failure::Refused(refusal)
+    }
+}
+
+/// Serves `POST /publish`: checks the request, reads its body, publishes
+/// it and answers. `already_read` is what arrived after the head in the
+/// same reads.
+pub(crate) fn serve_publish(
+    socket: &TcpStream,
+    request: &Request,
+    already_read: &[u8],
+    shared: &Shared,
+    hub: &Hub,
+) -> Ended {
+    match publish_request(socket, request, already_read, shared, hub) {
+        Ok(id) => {
+            short_answer::ok(socket, shared, "text/plain; charset=utf-8", format!("{id}\n").as_bytes(), false)
+        }
+        Err(Failure::Refused(refusal)) => {
+            let retry_after = shared.config.timeouts.retry_after_secs().to_string();
+            let extra: &[(&str, &str)] = match refusal {
+                PublishRefusal::Unauthorized => &[("WWW-Authenticate", "Bearer realm=\"ssed\"")],
+                PublishRefusal::Unavailable(_) => &[("Retry-After", &retry_after)],
+                _ => &[],
+            };
+            short_answer::error(socket, shared, refusal.status(), &refusal.to_string(), extra)
+        }
+        Err(Failure::ClientLeft) => Ended {
+            reason: CloseReason::LeftMidRequest,
+            outcome: "left before sending the whole body".to_owned(),
+        },
+    }
+}
+
+fn publish_request(
+    mut socket: &TcpStream,
+    request: &Request,
+    already_read: &[u8],
+    shared: &Shared,
+    hub: &Hub,
+) -> Result<EventId, Failure> {
+    let config = &shared.config;
+    let token = config.events.publish_token.as_ref().map(|secret| secret.0.as_bytes()).unwrap_or_default();
+    let offered = request.header("authorization").and_then(bearer_token);
+    if !offered.is_some_and(|offered| constant_time_eq(offered, token)) {
+        return Err(PublishRefusal::Unauthorized.into());
+    }
+    let Some(length) = request.content_length() else {
+        return Err(PublishRefusal::LengthRequired.into());
+    };
+    // Every byte costs at least one byte as sent, so this refuses early
+    // what the hub would refuse after reading it.
+    if length > config.events.max_event_bytes as u64 {
+        return Err(PublishRefusal::TooLarge { bytes: length, limit: config.events.max_event_bytes }.into());
+    }
+    let event = event_name(request)?;
+    let topic = publish_topic(request.query()).map_err(PublishRefusal::BadTopic)?;
+
+    // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
+    // for this before sending its body; every refusal above went out
+    // instead of it. An HTTP/1.0 request's expectation is ignored.
+    let body_pending = (already_read.len() as u64) < length;
+    if body_pending && request.version() == Version::Http11 && expects_continue(request) {
+        socket.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").map_err(|_| Failure::ClientLeft)?;
+        shared.metrics.sent_bytes(25);
+    }
+    let body = read_body(socket, already_read, length as usize, shared)?;
+    let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
+    Ok(hub.publish(&topic, event.as_deref(), &data).map_err(PublishRefusal::from)?)
+}
+
+/// The `?event=` name: `None` when there is none.
+fn event_name(request: &Request) -> Result<Option<String>, PublishRefusal> {
+    let Some(bytes) = request.query_bytes("event") else {
+        return Ok(None);
+    };
+    if bytes.is_empty() {
+        return Err(PublishRefusal::BadEventName(EventNameError::Empty));
+    }
+    let name = String::from_utf8(bytes).map_err(|_| PublishRefusal::BadEventName(EventNameError::NotUtf8))?;
+    SingleLine::new(&name).map_err(|error| PublishRefusal::BadEventName(EventNameError::Field(error)))?;
+    Ok(Some(name))
+}
+
+/// Whether `Expect` asks for `100-continue` (case-insensitive, RFC 9110 §10.1.1).
+fn expects_continue(request: &Request) -> bool {
+    request.header("expect").is_some_and(|value| value.eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// The token of `Bearer <token>` (the scheme is case-insensitive, RFC 9110 §11.1).
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = value.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then(|| token.trim_ascii())
+}
+
+/// Compares in time that depends on the length only, not on where the
+/// first difference is, so a wrong guess tells nothing about the token.
+fn constant_time_eq(offered: &[u8], expected: &[u8]) -> bool {
+    offered.len() == expected.len()
+        && offered.iter().zip(expected).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+}
+
+/// Reads exactly `length` body bytes within `--head-timeout`. The buffer
+/// grows as bytes arrive, never to the announced length before they do: a
+/// client that announces 16 MiB and sends one byte holds a few KiB.
+fn read_body(
+    socket: &TcpStream,
+    already_read: &[u8],
+    length: usize,
+    shared: &Shared,
+) -> Result<Vec<u8>, Failure> {
+    const CHUNK: usize = 16 * 1024;
+    let timeout = shared.config.timeouts.head_timeout;
+    let deadline = Instant::now() + timeout;
+    let mut body = already_read[..already_read.len().min(length)].to_vec();
+    let mut chunk = [0u8; CHUNK];
+    while body.len() < length {
+        let wanted = (length - body.len()).min(CHUNK);
+        match read_within(socket, &mut chunk[..wanted], deadline) {
+            ReadOutcome::Bytes(read) => body.extend_from_slice(&chunk[..read]),
+            ReadOutcome::TimedOut => {
+                let limit_ms = timeout.as_millis() as u64;
+                return Err(Failure::Refused(PublishRefusal::BodyTimedOut { limit_ms }));
+            }
+            ReadOutcome::Closed | ReadOutcome::Failed(_) => return Err(Failure::ClientLeft),
+        }
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens() {
+        let cases: [(&[u8], Option<&[u8]>); 6] = [
+            (b"Bearer abc", Some(b"abc")),
+            (b"bearer abc", Some(b"abc")),
+            (b"BEARER  abc ", Some(b"abc")),
+            (b"Basic abc", None),
+            (b"Bearer", None),
+            (b"Bearerabc", None),
+        ];
+        for (header, token) in cases {
+            assert_eq!(bearer_token(header), token, "{}", String::from_utf8_lossy(header));
+        }
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3creT", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cre", b"s3cret"));
+        assert!(!constant_time_eq(b"", b"s3cret"));
+    }
+}

@@ -1,0 +1,141 @@
+//! The `/events` stream: the events of the topics a client follows (every
+//! topic without `?topic=`), in publish order, with a replay of what a
+//! reconnecting client missed.
+//!
+//! ```text
+//! GET /events?topic=room/a&topic=room/b
+//! HTTP/1.1 200 OK … \r\n\r\n                   ┐ at once
+//! retry: 3000\n\n                              │
+//! event: missed\ndata: 1764…-3\n\n             │ only if events were lost
+//! id: 1764096030123-4\ndata: replayed\n\n      ┘ retained events of room/a or room/b after Last-Event-ID
+//! id: 1764096030123-5\ndata: live\n\n            then live ones, as published to room/a or room/b
+//! : keep-alive\n\n                               after --keep-alive (--interval) without an event
+//! ```
+//!
+//! The frames come encoded from the hub, through this stream's own inbox;
+//! this loop only writes them. The plain ping loop lives in `pings.rs`;
+//! this one differs in where frames come from and in how it waits (on its
+//! inbox, not on the socket).
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Instant;
+
+use std::collections::VecDeque;
+
+use crate::conn::socket::check_peer;
+use crate::conn::stream_head::stream_head_in;
+use crate::events::hub::{Delivery, Hub, Mailbox, Queued};
+use crate::ops::shared::Shared;
+use crate::proto::close::CloseReason;
+use crate::proto::sse::{self, Event, SingleLine};
+use crate::proto::time::next_tick;
+use crate::proto::topic::Topics;
+
+/// The event that tells a client some events are gone for good.
+pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
+    Ok(name) => name,
+    Err(_) => panic!("\"missed\" is a valid event name"),
+};
+
+/// Serves `/events` until the client leaves; returns why, and how many
+/// events were sent. `last_event_id` is what a reconnecting client sent;
+/// `buffer`, the one the request was read into, carries the opening.
+pub(crate) fn serve_events(
+    mut socket: &TcpStream,
+    topics: Topics,
+    last_event_id: Option<&str>,
+    shared: &Shared,
+    hub: &Hub,
+    buffer: Vec<u8>,
+) -> (CloseReason, u64) {
+    let (subscription, replay) = hub.subscribe(topics, last_event_id);
+    let mut opening = stream_head_in(buffer, &shared.config.cors_origin);
+    sse::encode_retry(shared.config.timeouts.retry, &mut opening);
+    let mut sent = 0;
+    if replay.missed {
+        let lost_after = last_event_id.unwrap_or_default();
+        Event { retry: None, id: None, event: Some(MISSED), data: lost_after }.encode_into(&mut opening);
+        sent += 1;
+    }
+    if let Err(error) = socket.write_all(&opening) {
+        return (CloseReason::from_write_error(&error), 0);
+    }
+    shared.metrics.sent_bytes(opening.len());
+    shared.metrics.sent_events(sent);
+    drop(opening);
+    let mut frames: VecDeque<Queued> = replay.frames.into();
+    let replayed = match write_frames(socket, &mut frames, shared) {
+        Ok(written) => written,
+        Err((reason, written)) => return (reason, sent + written),
+    };
+    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared);
+    (reason, sent + replayed + live_events)
+}
+
+/// Writes and empties `frames`; returns how many were written, or why the
+/// stream ended and how many had been written by then.
+fn write_frames(
+    mut socket: &TcpStream,
+    frames: &mut VecDeque<Queued>,
+    shared: &Shared,
+) -> Result<u64, (CloseReason, u64)> {
+    let mut written = 0;
+    while let Some((_, frame)) = frames.pop_front() {
+        if let Err(error) = socket.write_all(&frame) {
+            frames.clear();
+            return Err((CloseReason::from_write_error(&error), written));
+        }
+        shared.metrics.sent_bytes(frame.len());
+        shared.metrics.sent_events(1);
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Writes frames from the stream's inbox as they come, a keep-alive
+/// comment when none came for an interval. `frames` is an empty queue to
+/// swap with the inbox's.
+fn event_loop(
+    mut socket: &TcpStream,
+    mailbox: &Mailbox,
+    mut frames: VecDeque<Queued>,
+    shared: &Shared,
+) -> (CloseReason, u64) {
+    let interval = shared.config.timeouts.keep_alive_after();
+    let mut keep_alive = Vec::with_capacity(16);
+    sse::encode_comment("keep-alive", &mut keep_alive);
+    let mut sent = 0;
+    let mut keep_alive_at = Instant::now() + interval;
+    loop {
+        if shared.is_shutting_down() {
+            return (CloseReason::ServerShutdown, sent);
+        }
+        match mailbox.take(&mut frames, keep_alive_at) {
+            Delivery::Frames { woken } => {
+                if woken {
+                    shared.metrics.woken_by_publish();
+                }
+                match write_frames(socket, &mut frames, shared) {
+                    Ok(written) => sent += written,
+                    Err((reason, written)) => return (reason, sent + written),
+                }
+                keep_alive_at = Instant::now() + interval;
+            }
+            Delivery::FellBehind => return (CloseReason::FellBehind, sent),
+            Delivery::ShuttingDown => return (CloseReason::ServerShutdown, sent),
+            Delivery::TimedOut => {
+                // Waiting on the inbox, not the socket, so look for a departed
+                // client here; the write below would notice only the second time.
+                if let Err(reason) = check_peer(socket) {
+                    return (reason, sent);
+                }
+                if let Err(error) = socket.write_all(&keep_alive) {
+                    return (CloseReason::from_write_error(&error), sent);
+                }
+                shared.metrics.sent_bytes(keep_alive.len());
+                keep_alive_at = next_tick(keep_alive_at, interval, Instant::now());
+            }
+        }
+    }
+}

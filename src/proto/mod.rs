@@ -1,0 +1,22 @@
+//! The pure floor: bytes in, bytes or a named error out. Nothing here
+//! touches a socket, a file, a thread or the clock (a time is passed in).
+//!
+//! ```text
+//! request/    "GET /events?topic=a HTTP/1.1\r\n…\r\n\r\n" ─► Request, or ParseError ─► its status
+//! response    status, headers, body ─► "HTTP/1.1 200 OK\r\n…\r\n\r\n"
+//! sse         Event { id, event, data } ─► "id: 7\nevent: ping\ndata: …\n\n"
+//! routes      method + path ─► Route
+//! topic       "?topic=room%2Fa" ─► TopicName "room/a", or TopicError
+//! close       how a connection ended, as one vocabulary
+//! time        RFC 3339 and HTTP dates as text; the tick schedule
+//! stack_text  short text formatted into a buffer on the stack
+//! ```
+
+pub mod close;
+pub mod request;
+pub mod response;
+pub mod routes;
+pub mod sse;
+pub mod stack_text;
+pub mod time;
+pub mod topic;

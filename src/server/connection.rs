@@ -1,0 +1,273 @@
+//! One connection, start to end: read the request head within its limits,
+//! route it, answer it, and log one line with how it ended.
+//!
+//! ```text
+//! read head (--head-timeout, --max-head-bytes) ─┬─ error ──► 400/408/414/431/505, close
+//!                                              └─ request ──► route
+//!   /sse, /messages ──► a stream place? ──► pings::serve_pings (src/pings.rs)
+//!   /events[?topic=T…] ──► topics valid (else 400)? a stream place? ──► events::serve_events
+//!                          └ none left ──► the busy answer (retry later)
+//!   POST /publish   ──► publish::serve_publish (src/publish.rs)
+//!   / /metrics /healthz ──► a whole answer
+//!   OPTIONS         ──► 204 preflight
+//!   otherwise       ──► 404 / 405 / 501
+//! ```
+//!
+//! Every response ends the connection: ssed answers one request per
+//! connection, so there is no keep-alive or pipelining state to get wrong.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use super::status::{health_text, metrics_text};
+use crate::conn::read_head::{read_request_head, HeadError};
+use crate::conn::short_answer::{self, Ended};
+use crate::conn::socket::close_gently;
+use crate::conn::stream_head::stream_head;
+use crate::events::hub::Hub;
+use crate::events::publish::serve_publish;
+use crate::events::stream::serve_events;
+use crate::ops::log::log;
+use crate::ops::metrics::TurnedAway;
+use crate::ops::places::{ConnectionPlace, StreamPlace};
+use crate::ops::shared::Shared;
+use crate::ping::serve_pings;
+use crate::proto::close::CloseReason;
+use crate::proto::request::{ParseError, Request, MAX_HEADERS};
+use crate::proto::response::{busy_stream, preflight};
+use crate::proto::routes::{route, server_methods, Resource, Route};
+use crate::proto::time::http_date;
+use crate::proto::topic::{topics_in_query, Topics};
+
+/// The demo page, compiled into the binary.
+const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// Serves one accepted connection on the current thread, then counts and
+/// logs how it ended. Holding `place` is what counts this connection
+/// against `--max-clients` + `--max-pending`; `hub` is for the requests
+/// that publish or subscribe.
+pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub) {
+    let shared = &*place.shared;
+    let accepted = Instant::now();
+    // A client that stops reading must not pin this thread forever.
+    let _ = socket.set_write_timeout(Some(shared.config.timeouts.write_timeout));
+    // Frames are small and must leave at once, not wait for an ACK.
+    let _ = socket.set_nodelay(true);
+
+    let deadline = accepted + shared.config.timeouts.head_timeout;
+    match read_request_head(socket, shared.config.head_limits(), deadline) {
+        Ok((request, after_head)) => {
+            let who = Who::of(peer, &request);
+            let ended = respond(socket, shared, hub, request, after_head, &who);
+            shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
+        }
+        Err(error) => {
+            let ended = answer_head_error(socket, shared, error);
+            shared.connection_ended(ended.reason, format_args!("{peer} {}", ended.outcome));
+        }
+    }
+}
+
+/// Answers a head that could not be read, when there is anyone to answer.
+fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> Ended {
+    let config = &shared.config;
+    match error {
+        HeadError::Parse(error) => {
+            let detail = match error {
+                ParseError::HeadTooLarge => format!("{error} (limit {} bytes)", config.limits.max_head_bytes),
+                ParseError::TargetTooLong => {
+                    format!("{error} (limit {} bytes)", config.limits.max_target_bytes)
+                }
+                ParseError::TooManyHeaders => format!("{error} (limit {MAX_HEADERS})"),
+                _ => error.to_string(),
+            };
+            short_answer::error(socket, shared, error.status(), &detail, &[])
+        }
+        HeadError::TimedOut => {
+            let limit = config.timeouts.head_timeout.as_millis() as u64;
+            let mut ended = short_answer::error(
+                socket,
+                shared,
+                408,
+                &format!("request head not received within {limit} ms"),
+                &[],
+            );
+            if ended.reason == CloseReason::Answered(408) {
+                ended.reason = CloseReason::HeadTimedOut;
+            }
+            ended
+        }
+        HeadError::Closed => Ended {
+            reason: CloseReason::LeftMidRequest,
+            outcome: "left before sending a whole request".to_owned(),
+        },
+        HeadError::Io(error) => {
+            Ended { reason: CloseReason::ReadFailed(error.kind()), outcome: format!("read failed: {error}") }
+        }
+    }
+}
+
+/// Who a log line is about: the peer, and the request's method and path.
+/// The request lines of streams, the connections that live long, are
+/// named by a constant, so a stream keeps no copy of its request.
+struct Who {
+    peer: SocketAddr,
+    request_line: Cow<'static, str>,
+}
+
+impl Who {
+    fn of(peer: SocketAddr, request: &Request) -> Who {
+        const STREAMS: [&str; 3] = ["GET /sse", "GET /messages", "GET /events"];
+        let line =
+            STREAMS.iter().find(|line| line.split_once(' ') == Some((request.method(), request.path())));
+        let request_line = match line {
+            Some(&line) => Cow::Borrowed(line),
+            None => Cow::Owned(format!("{} {}", request.method(), request.path())),
+        };
+        Who { peer, request_line }
+    }
+}
+
+impl fmt::Display for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.peer, self.request_line)
+    }
+}
+
+/// Routes a whole request head and answers it.
+fn respond(
+    socket: &TcpStream,
+    shared: &Shared,
+    hub: &Hub,
+    request: Request,
+    after_head: Vec<u8>,
+    who: &Who,
+) -> Ended {
+    let publish_enabled = shared.config.events.publish_token.is_some();
+    match route(request.method(), request.path(), publish_enabled) {
+        Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
+            let reason = short_answer::raw(socket, shared, 200, &stream_head(&shared.config.cors_origin));
+            Ended { reason, outcome: "-> 200 (head only)".to_owned() }
+        }
+        Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
+            // A stream keeps only what it needs from its request: the buffer
+            // it was read into carries the stream's head, and is freed once
+            // that is written.
+            let topics = match resource {
+                Resource::Events => match topics_in_query(request.query(), shared.config.events.max_topics) {
+                    Ok(topics) => topics,
+                    Err(error) => return short_answer::error(socket, shared, 400, &error.to_string(), &[]),
+                },
+                _ => Topics::All,
+            };
+            let last_event_id = last_event_id(&request);
+            drop(after_head);
+            let buffer = request.into_buffer();
+            let stream = Stream { resource, topics, last_event_id: last_event_id.as_deref(), buffer };
+            serve_stream(socket, shared, hub, stream, who)
+        }
+        Route::Serve { resource: Resource::Publish, .. } => {
+            serve_publish(socket, &request, &after_head, shared, hub)
+        }
+        Route::Serve { resource: Resource::Metrics, head_only } => {
+            let text = metrics_text(shared, hub);
+            short_answer::ok(
+                socket,
+                shared,
+                "text/plain; version=0.0.4; charset=utf-8",
+                text.as_bytes(),
+                head_only,
+            )
+        }
+        Route::Serve { resource: Resource::Health, head_only } => short_answer::ok(
+            socket,
+            shared,
+            "text/plain; charset=utf-8",
+            health_text(&shared.config, hub).as_bytes(),
+            head_only,
+        ),
+        Route::Serve { resource: Resource::DemoPage, head_only } => {
+            short_answer::ok(socket, shared, "text/html; charset=utf-8", DEMO_PAGE.as_bytes(), head_only)
+        }
+        Route::Preflight(resource) => {
+            let allowed = resource.map_or(server_methods(publish_enabled), Resource::allowed_methods);
+            let bytes = preflight(allowed, &shared.config.cors_origin, &http_date(SystemTime::now()));
+            Ended { reason: short_answer::raw(socket, shared, 204, &bytes), outcome: "-> 204".to_owned() }
+        }
+        Route::NotFound => short_answer::error(socket, shared, 404, "not found", &[]),
+        Route::PublishingOff => {
+            if !shared.told_publishing_off.swap(true, Ordering::Relaxed) {
+                log(format_args!(
+                    "POST /publish answered 404: publishing is off: start with SSED_PUBLISH_TOKEN or --publish-token"
+                ));
+            }
+            short_answer::error(socket, shared, 404, "not found", &[])
+        }
+        Route::MethodNotAllowed(resource) => {
+            let allowed = resource.allowed_methods();
+            let detail = format!("method {} not allowed; allowed: {allowed}", request.method());
+            short_answer::error(socket, shared, 405, &detail, &[("Allow", allowed)])
+        }
+        Route::NotImplemented => short_answer::error(
+            socket,
+            shared,
+            501,
+            &format!("method {} not implemented", request.method()),
+            &[],
+        ),
+    }
+}
+
+/// What a stream keeps of its request.
+struct Stream<'a> {
+    resource: Resource,
+    topics: Topics,
+    last_event_id: Option<&'a str>,
+    /// The buffer the request was read into: the stream's head is written
+    /// into it, then it is freed.
+    buffer: Vec<u8>,
+}
+
+/// Runs a stream in one of the `--max-clients` places, or tells the client
+/// to retry later when none is free.
+fn serve_stream(socket: &TcpStream, shared: &Shared, hub: &Hub, stream: Stream<'_>, who: &Who) -> Ended {
+    let Some(place) = StreamPlace::claim(shared) else {
+        let max = shared.config.limits.max_clients;
+        let why = format!("server full, {max} of {max} streams in use");
+        shared.metrics.turned_away(TurnedAway::Full);
+        let config = &shared.config;
+        let bytes =
+            busy_stream(&config.cors_origin, config.timeouts.retry, &why, &http_date(SystemTime::now()));
+        return Ended {
+            reason: short_answer::raw(socket, shared, 200, &bytes),
+            outcome: format!("refused: {why}"),
+        };
+    };
+    shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", place.now_live()));
+    let Stream { resource, topics, last_event_id, buffer } = stream;
+    let (reason, events) = match resource {
+        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared, buffer),
+        _ => serve_events(socket, topics, last_event_id, shared, hub, buffer),
+    };
+    close_gently(socket);
+    let seconds = place.seconds();
+    drop(place);
+    Ended { reason, outcome: format!("left after {seconds} s, {events} events: {reason}") }
+}
+
+/// The id a reconnecting client last saw: the `Last-Event-ID` header, or
+/// when there is none the `lastEventId` query parameter (the header a
+/// browser sends wins over the query of the URL it reconnects to, which
+/// still carries the first connection's id). An empty value means no id,
+/// as the standard's reset of the last event ID does; a value that is not
+/// UTF-8 is kept (repaired) and so treated as any unknown id.
+fn last_event_id(request: &Request) -> Option<String> {
+    let id = match request.header("last-event-id") {
+        Some(value) => String::from_utf8_lossy(value).into_owned(),
+        None => request.query_param("lastEventId")?,
+    };
+    (!id.is_empty()).then_some(id)
+}

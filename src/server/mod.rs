@@ -1,0 +1,275 @@
+//! The accept loop: one thread per connection, a counted cap, and a refusal
+//! that never blocks the loop.
+//!
+//! ```text
+//! accept() ──► place free? ──no──► refuse: retry: + comment, close   (never blocks)
+//!                 │ yes
+//!                 ▼
+//!          spawn thread "ssed-conn" (--stack-size) ──fails──► refuse
+//!                 │
+//!                 ▼
+//!          connection::serve(…)   (src/server/connection.rs)
+//! ```
+//!
+//! Not here: anything about HTTP or SSE beyond the fixed refusal bytes.
+
+mod connection;
+mod refuse;
+mod status;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::events::hub::{Hub, Publisher};
+use crate::events::{open_hub, stdin};
+use crate::ops::ceiling::{self, Ceiling};
+use crate::ops::log::log;
+use crate::ops::metrics::TurnedAway;
+use crate::ops::places::ConnectionPlace;
+use crate::ops::shared::Shared;
+use refuse::{hand_over, start_refusal_thread, Refusals, StopRefusals, TurnedAwayConnection};
+use status::where_events_are_kept;
+
+/// A bound listener, ready to [`run`](Server::run).
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    hub: Arc<Hub>,
+    clamped: Option<Clamped>,
+}
+
+/// `--max-clients` (and `--max-pending`) lowered at start to fit an OS limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clamped {
+    /// `--max-clients` as asked for.
+    pub asked: usize,
+    /// The limit that lowered it.
+    pub ceiling: Ceiling,
+}
+
+impl std::fmt::Display for Clamped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--max-clients {} lowered: {}", self.asked, self.ceiling)
+    }
+}
+
+/// A cheap, cloneable view of a running server: its address, its counters,
+/// and the way to stop it. Safe to use from any thread.
+#[derive(Clone)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    hub: Arc<Hub>,
+}
+
+impl Server {
+    /// Binds the listening socket. Nothing is accepted until [`Server::run`].
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of `bind`, e.g. the address is in use.
+    ///
+    /// `--max-clients` and `--max-pending` are first fitted under the
+    /// connections the OS allows this process (see [`Server::clamped`]).
+    ///
+    /// With `--journal`, the journal is opened and read first: its errors
+    /// (in use, not a journal, unwritable) come before anything listens.
+    pub fn bind(mut config: Config) -> io::Result<Server> {
+        let hub = open_hub(&config)?;
+        let listener = TcpListener::bind(config.addr).map_err(|error| {
+            io::Error::new(error.kind(), format!("cannot listen on {}: {error}", config.addr))
+        })?;
+        let local_addr = listener.local_addr()?;
+        let ceiling = ceiling::read_ceiling();
+        let mut clamped = None;
+        if let Some(ceiling) = ceiling.clone() {
+            let limits = &mut config.limits;
+            let (max_clients, max_pending) =
+                ceiling::clamp(limits.max_clients, limits.max_pending, ceiling.connections);
+            if max_clients < limits.max_clients {
+                clamped = Some(Clamped { asked: limits.max_clients, ceiling });
+            }
+            (limits.max_clients, limits.max_pending) = (max_clients, max_pending);
+        }
+        let connections = ceiling.map(|found| found.connections);
+        let shared = Arc::new(Shared::new(config, local_addr, connections));
+        Ok(Server { listener, shared, hub, clamped })
+    }
+
+    /// Whether `--max-clients` was lowered to fit an OS limit, and which.
+    pub fn clamped(&self) -> Option<&Clamped> {
+        self.clamped.as_ref()
+    }
+
+    /// The address actually bound: with port 0, the port the OS chose.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// A handle for reading counters and shutting down from other threads.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle { shared: Arc::clone(&self.shared), hub: Arc::clone(&self.hub) }
+    }
+
+    /// A publisher for this server's `/events` stream.
+    pub fn publisher(&self) -> Publisher {
+        self.hub.publisher()
+    }
+
+    /// What the `ssed` command does once the flags are read: logs where it
+    /// listens and keeps its events, starts `--stdin`, and serves until
+    /// [`ServerHandle::shutdown`]. Every line goes through the log thread,
+    /// so a closed or full stderr never stops or delays serving.
+    pub fn serve_command_line(self) {
+        let config = &self.shared.config;
+        let publish = if config.events.publish_token.is_some() { ", POST /publish" } else { "" };
+        log(format_args!(
+            "listening on http://{}: /sse (named pings), /messages (unnamed pings), \
+             /events (published events{publish}), / (demo page); events kept in {}",
+            self.local_addr(),
+            where_events_are_kept(config),
+        ));
+        if let Some(clamped) = &self.clamped {
+            log(format_args!("{clamped}"));
+        }
+        if config.events.stdin {
+            let publisher = self.publisher();
+            // The topic was checked with the flags.
+            let publisher = match &config.events.stdin_topic {
+                Some(topic) => publisher.on_topic(topic).unwrap_or(publisher),
+                None => publisher,
+            };
+            stdin::spawn_reader(publisher, config.events.stdin_event.clone(), config.events.max_event_bytes);
+        }
+        self.run();
+    }
+
+    /// Accepts connections until [`ServerHandle::shutdown`]. Every failure
+    /// (of `accept`, of a thread spawn) is logged and the loop goes on.
+    pub fn run(self) {
+        let mut accept_errors = RateLimitedLog::default();
+        let refusals = StopRefusals(start_refusal_thread(&self.shared));
+        loop {
+            // `accept` hands over the peer's address with the socket: no
+            // second system call to ask for it.
+            let accepted = self.listener.accept();
+            if self.shared.is_shutting_down() {
+                break;
+            }
+            match accepted {
+                Ok((socket, peer)) => admit(&self.shared, &self.hub, socket, peer, refusals.0.as_ref()),
+                Err(error) => {
+                    accept_errors.log(format_args!("accept failed: {error}"));
+                    // Out of file descriptors or memory: the pending connection
+                    // stays queued, so pause instead of spinning on the error.
+                    if !matches!(error.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted)
+                    {
+                        thread::sleep(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Streams being served right now (`/sse`, `/messages`, `/events`).
+    pub fn live_streams(&self) -> usize {
+        self.shared.live_streams.load(Ordering::Acquire)
+    }
+
+    /// Connections holding a slot: streams plus requests still being read
+    /// or answered. `--max-clients` caps this number.
+    pub fn live_connections(&self) -> usize {
+        self.shared.live_connections.load(Ordering::Acquire)
+    }
+
+    /// A publisher for this server's `/events` stream.
+    pub fn publisher(&self) -> Publisher {
+        self.hub.publisher()
+    }
+
+    /// Stops accepting; [`Server::run`] returns soon after, and every stream
+    /// ends at its next tick. Returns at once. Logs one line, the first time.
+    pub fn shutdown(&self) {
+        if !self.shared.shutting_down.swap(true, Ordering::AcqRel) {
+            log(format_args!(
+                "shutting down (asked through ServerHandle::shutdown); streams end at their next tick"
+            ));
+        }
+        self.hub.close_all();
+        // accept() only returns when a connection arrives, so make one.
+        let mut wake = self.shared.local_addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => [127, 0, 0, 1].into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+    }
+}
+
+fn admit(
+    shared: &Arc<Shared>,
+    hub: &Arc<Hub>,
+    socket: TcpStream,
+    peer: SocketAddr,
+    refusals: Option<&Refusals>,
+) {
+    let Some(place) = ConnectionPlace::claim(shared) else {
+        let max = shared.config.limits.max_clients + shared.config.limits.max_pending;
+        let detail = format!("server full, {max} of {max} connections in use");
+        let turned_away = TurnedAwayConnection { socket, peer, why: TurnedAway::Full, detail };
+        return hand_over(shared, refusals, turned_away);
+    };
+    // The thread gets one reference; we keep one so that, if the spawn
+    // fails and drops the thread's closure, we can still answer.
+    let socket = Arc::new(socket);
+    let for_thread = Arc::clone(&socket);
+    let hub = Arc::clone(hub);
+    let spawned = thread::Builder::new()
+        .name("ssed-conn".to_owned())
+        .stack_size(shared.config.limits.stack_size)
+        .spawn(move || connection::serve(&for_thread, peer, place, &hub));
+    if let Err(error) = spawned {
+        let detail = format!("could not start a thread: {error}");
+        if let Ok(socket) = Arc::try_unwrap(socket) {
+            let turned_away = TurnedAwayConnection { socket, peer, why: TurnedAway::NoThread, detail };
+            hand_over(shared, refusals, turned_away);
+        }
+    }
+}
+
+/// Logs the first of a burst of identical failures, then at most one a second.
+#[derive(Default)]
+struct RateLimitedLog {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimitedLog {
+    fn log(&mut self, line: std::fmt::Arguments<'_>) {
+        if self.last.is_some_and(|last| last.elapsed() < Duration::from_secs(1)) {
+            self.suppressed += 1;
+            return;
+        }
+        log(format_args!("{line} ({} more since the last report)", self.suppressed));
+        self.last = Some(Instant::now());
+        self.suppressed = 0;
+    }
+}
