@@ -165,9 +165,11 @@ fn a_flipped_byte_keeps_what_came_before_it_and_never_replays_garbage() {
     assert!(corrupt.contains("record checksum does not match"), "{corrupt}");
     let fifth = publish(server.addr, "", "five").expect("publish");
     let (events, missed) = replay(server.addr, "/events", &ids[0], "five");
-    assert!(!missed);
+    // "three" and "four" are gone: a client that had "one" is told so
+    // (only what follows the loss is replayed), never skipped in silence.
+    assert!(missed, "the loss of acknowledged events is not silent");
     let data: Vec<&str> = events.iter().map(|(_, data)| data.as_str()).collect();
-    assert_eq!(data, ["two", "five"], "nothing from the damaged record on");
+    assert_eq!(data, ["five"], "nothing from the damaged record on");
     // Ids are never given out twice, not even those of the dropped records.
     let seq = |id: &str| id.rsplit('-').next().and_then(|seq| seq.parse::<u64>().ok()).unwrap_or(0);
     assert!(seq(&fifth) > seq(&ids[3]), "{fifth} reuses an id up to {}", ids[3]);
@@ -360,4 +362,163 @@ fn a_stdin_line_the_full_disk_cannot_take_is_logged_not_counted() {
         .and_then(|count| count.parse().ok())
         .unwrap_or_else(|| panic!("{summary}"));
     assert_eq!(published + failed_lines, 10, "{summary}");
+}
+
+/// The sequence number of an id `RUN-SEQ`.
+fn seq_of(id: &str) -> u64 {
+    id.rsplit('-').next().and_then(|seq| seq.parse().ok()).unwrap_or_else(|| panic!("no SEQ in {id:?}"))
+}
+
+/// Where each record of a segment starts, walked by the length fields.
+fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut at = 28;
+    while at + 8 <= bytes.len() {
+        offsets.push(at);
+        let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        at += 8 + len as usize;
+    }
+    offsets
+}
+
+#[test]
+fn a_damaged_length_mid_segment_is_corruption_and_no_id_is_given_twice() {
+    let dir = TempDir::new("length");
+    let data: Vec<String> = (1..=30).map(|n| format!("event {n}")).collect();
+    let data: Vec<&str> = data.iter().map(String::as_str).collect();
+    let ids = journal_with(&dir.journal(), &data);
+    let newest_given = ids.iter().map(|id| seq_of(id)).max().expect("ids");
+    let mut bytes = std::fs::read(dir.journal()).expect("journal");
+    let offsets = record_offsets(&bytes);
+    assert_eq!(offsets.len(), 30);
+    // The 11th record's length now runs 1 MiB past the end of the file.
+    bytes[offsets[10] + 2] ^= 0x10;
+    std::fs::write(dir.journal(), &bytes).expect("write");
+
+    let mut server = serve(&dir.journal(), &[]);
+    let corrupt = server.line_with("CORRUPT");
+    assert!(corrupt.contains(&format!("offset {}", offsets[10])), "{corrupt}");
+    assert!(
+        !server.before_banner.iter().any(|line| line.contains("torn tail")),
+        "{:?}",
+        server.before_banner
+    );
+    // A client holding an id from the dropped records is told.
+    let mut client = support::connect(server.addr);
+    let request = format!("GET /events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: {}\r\n\r\n", ids[9]);
+    client.write_all(request.as_bytes()).expect("send");
+    read_until(&mut client, "event: missed", 1);
+    let next = publish(server.addr, "", "after").expect("publish");
+    assert!(seq_of(&next) > newest_given, "{next} after {} was given out", ids[29]);
+    kill_9(&mut server);
+    // The skip is kept on disk: a restart that publishes nothing first
+    // does not give the dropped numbers again either.
+    let mut again = serve(&dir.journal(), &[]);
+    kill_9(&mut again);
+    let third = serve(&dir.journal(), &[]);
+    let last = publish(third.addr, "", "later").expect("publish");
+    assert!(seq_of(&last) > seq_of(&next), "{last} after {next}");
+}
+
+#[test]
+fn a_lost_active_segment_and_a_damaged_last_sealed_record_give_no_id_twice() {
+    let dir = TempDir::new("lost-active");
+    let flags = ["--journal-max-bytes", "16384", "--history", "20"];
+    let mut server = serve(&dir.journal(), &flags);
+    let payload = "x".repeat(100);
+    let ids: Vec<String> =
+        (0..120).map(|n| publish(server.addr, "", &format!("{n} {payload}")).expect("publish")).collect();
+    kill_9(&mut server);
+    let newest_given = ids.iter().map(|id| seq_of(id)).max().expect("ids");
+    // The active segment is lost; the newest sealed one's last record is damaged.
+    std::fs::remove_file(dir.journal()).expect("remove the active segment");
+    let newest_sealed = (1..1000)
+        .map(|n| dir.0.join(format!("events.journal.{n}")))
+        .rfind(|path| path.exists())
+        .expect("a sealed segment");
+    let mut bytes = std::fs::read(&newest_sealed).expect("sealed");
+    let last = *record_offsets(&bytes).last().expect("records");
+    bytes[last + 40] ^= 0x20;
+    std::fs::write(&newest_sealed, &bytes).expect("write");
+
+    let restarted = serve(&dir.journal(), &flags);
+    let corrupt = restarted.line_with("CORRUPT");
+    assert!(corrupt.contains("events.journal."), "{corrupt}");
+    let missing = restarted.line_with("missing");
+    assert!(missing.contains("events.journal"), "{missing}");
+    let next = publish(restarted.addr, "", "after").expect("publish");
+    assert!(seq_of(&next) > newest_given, "{next} after {} was given out", ids[119]);
+}
+
+#[test]
+fn a_second_server_on_a_symlink_to_the_journal_is_refused() {
+    let dir = TempDir::new("alias");
+    let alias = dir.0.join("alias.journal");
+    std::os::unix::fs::symlink("events.journal", &alias).expect("symlink");
+    let first = serve(&dir.journal(), &[]);
+    let (status, stderr) = support::run_to_exit(&["--journal", &alias.to_string_lossy()]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("in use by another ssed") && stderr.contains("alias.journal"), "{stderr}");
+    publish(first.addr, "", "the first server still serves").expect("publish");
+    drop(first);
+    // And the other way round: the alias first, the real name second.
+    let first = serve(&alias, &[]);
+    let (status, stderr) = support::run_to_exit(&["--journal", &dir.journal().to_string_lossy()]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("in use by another ssed"), "{stderr}");
+    publish(first.addr, "", "still serving").expect("publish");
+}
+
+/// Makes a FIFO at `path` with the `mkfifo` program (coreutils).
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("run mkfifo");
+    assert!(made.success(), "mkfifo {path:?}");
+}
+
+/// `--journal` on `path` ends (within `run_to_exit`'s 5 s) with exit 1
+/// and one line naming it and saying `reason`, before anything listens.
+fn refused(path: &Path, reason: &str) {
+    let (status, stderr) = support::run_to_exit(&["--journal", &path.to_string_lossy()]);
+    assert_eq!(status, Some(1), "{path:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(reason) && stderr.contains(&*path.to_string_lossy()), "{path:?}: {stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+}
+
+#[test]
+fn anything_but_a_regular_file_is_refused_at_once() {
+    let dir = TempDir::new("odd");
+    let zero = dir.0.join("zero.journal");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    refused(&zero, "not a regular file");
+    let fifo = dir.0.join("fifo.journal");
+    mkfifo(&fifo);
+    refused(&fifo, "not a regular file");
+    refused(&dir.0, "is a directory");
+    refused(Path::new("/dev/null"), "not a regular file");
+    let dangling = dir.0.join("dangling.journal");
+    std::os::unix::fs::symlink("nowhere", &dangling).expect("symlink");
+    refused(&dangling, "symlink to nothing");
+    // A lock file that is a FIFO would block its opening too.
+    let locked = dir.0.join("locked.journal");
+    mkfifo(&dir.0.join("locked.journal.lock"));
+    refused(&locked, "not a regular file");
+}
+
+#[test]
+fn a_sealed_segment_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = TempDir::new("odd-segment");
+    journal_with(&dir.journal(), &["one"]);
+    let segment = dir.0.join("events.journal.1");
+    std::os::unix::fs::symlink("/dev/zero", &segment).expect("symlink");
+    let (status, stderr) = support::run_to_exit(&["--journal", &dir.journal().to_string_lossy()]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("events.journal.1") && stderr.contains("not a regular file"), "{stderr}");
+    std::fs::remove_file(&segment).expect("remove");
+    mkfifo(&segment);
+    let (status, stderr) = support::run_to_exit(&["--journal", &dir.journal().to_string_lossy()]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("events.journal.1") && stderr.contains("not a regular file"), "{stderr}");
 }

@@ -1,22 +1,30 @@
-//! Reading a journal back at start: lock it, verify the active segment,
-//! cut a torn tail or what follows a damaged record, and decode only the
-//! newest `--history` records, from the active segment and then the sealed
-//! ones, newest first.
+//! Reading a journal back at start: resolve and lock it (files.rs), verify
+//! the active segment, cut a torn tail or what follows a damaged record,
+//! and decode only the newest `--history` records, from the active segment
+//! and then the sealed ones, newest first.
 //!
 //! ```text
 //! PATH.lock  try_lock ─ held? exit 1
 //! PATH       header ─ records, every checksum checked ─ torn tail / damage: cut, logged
 //! PATH.3 PATH.2 …  walked by length, newest first, only until the history is full
 //! ```
+//!
+//! No id is ever given twice. Every cut skips the sequence numbers the
+//! cut bytes could have held, and a lost active segment skips all one
+//! segment could have held (ids.rs); the skip is written into a new
+//! active segment's header, so a restart before the next publish keeps it.
+//! A torn tail is a record whose bytes are a prefix of what ssed writes
+//! ([`torn_write`]); a length that runs past the end otherwise is damage.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::fs::{self, OpenOptions};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::record::{decode_header, decode_record, record_len, verify_record, Decoded, Header};
-use super::record::{RecordError, HEADER_BYTES, MIN_RECORD_BYTES};
+use super::files;
+use super::ids::{active_ids, lost_active_ids, segment_bytes};
+use super::record::{decode_header, decode_record, record_len, torn_write, verify_record, Decoded, Header};
+use super::record::{RecordError, HEADER_BYTES};
 use super::{failed, new_segment, with_suffix, Journal, JournalError, Options, Sealed};
 use crate::events::hub::Restored;
 use crate::proto::topic::TopicName;
@@ -31,84 +39,43 @@ pub(crate) struct Opened {
 
 /// What one segment holds: whole records (seq and where), and where the
 /// trouble starts, if any.
-struct Scan {
-    header: Header,
-    records: Vec<(u64, usize, usize)>,
-    good_end: usize,
-    trouble: Option<(usize, Option<RecordError>)>,
+pub(super) struct Scan {
+    pub(super) header: Header,
+    pub(super) records: Vec<(u64, usize, usize)>,
+    pub(super) good_end: usize,
+    pub(super) trouble: Option<(usize, Option<RecordError>)>,
 }
 
-/// Opens (or creates) the journal at `path`: locks it, verifies it, cuts a
-/// torn tail, and returns the newest `history` events to restore.
+/// Opens (or creates) the journal at `given`: resolves it to the file
+/// really written, locks that, verifies it, cuts a torn tail or what
+/// follows damage, and returns the newest `history` events to restore.
 ///
 /// # Errors
 ///
-/// A [`JournalError`] naming the path: in use by another server, a
-/// directory, not a journal, an unknown format version, or an I/O error.
-pub(crate) fn open(path: &Path, options: Options) -> Result<Opened, JournalError> {
-    if path.is_dir() {
-        return Err(failed(path, "is a directory; give a file path"));
-    }
-    let lock_path = with_suffix(path, "lock");
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path);
-    let lock =
-        lock.map_err(|error| failed(path, format_args!("cannot create {}: {error}", lock_path.display())))?;
-    if lock.try_lock().is_err() {
-        return Err(failed(path, "in use by another ssed (its lock file is held)"));
-    }
+/// A [`JournalError`] naming the path: in use by another server, not a
+/// regular file, not a journal, an unknown format version, or an I/O error.
+pub(crate) fn open(given: &Path, options: Options) -> Result<Opened, JournalError> {
+    let real = files::real_path(given)?;
+    let path = real.as_path();
+    let lock = files::lock(path, given)?;
     let _ = fs::remove_file(with_suffix(path, "new"));
     let mut sealed = sealed_segments(path)?;
     let mut notes = Vec::new();
-    let bytes = match fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-        Err(error) => return Err(failed(path, format_args!("cannot read: {error}"))),
-    };
+    let bytes =
+        files::read_segment(path).map_err(|error| JournalError { path: given.to_owned(), ..error })?;
     let active_scan = bytes.as_deref().map(|bytes| scan(path, bytes, true)).transpose()?;
-    let mut next_seq = 1;
-    let mut run = None;
-    let active_usable = active_scan.as_ref().is_some_and(|found| found.good_end >= HEADER_BYTES);
-    // The active segment's header says where ids stand even when it holds no
-    // record yet; only when it is gone or torn does the newest sealed one.
-    if let (false, Some(newest)) = (active_usable, sealed.back()) {
-        let bytes = read_segment(&newest.path)?;
-        let found = scan(&newest.path, &bytes, false)?;
-        run = Some(found.header.run);
-        next_seq = found.header.first_seq;
-        if let Some(&(_, at, _)) = found.records.last() {
-            if let Ok(Decoded::Whole(record, _)) = decode_record(&bytes[at..]) {
-                next_seq = record.seq + 1;
-            }
-        }
-    }
-    if let Some(found) = active_scan.as_ref().filter(|found| found.good_end >= HEADER_BYTES) {
-        run = Some(found.header.run);
-        next_seq = next_seq.max(found.records.last().map_or(found.header.first_seq, |&(seq, _, _)| seq + 1));
-        if let Some((at, problem)) = found.trouble {
-            let total = bytes.as_deref().map_or(0, <[u8]>::len);
-            let dropped = total - at;
-            match problem {
-                None => notes.push(format!(
-                    "journal {}: torn tail: cut {dropped} bytes at offset {at}",
-                    path.display()
-                )),
-                Some(error) => {
-                    notes.push(format!(
-                        "journal {}: CORRUPT record at offset {at} ({error}): dropped it and the {dropped} bytes from there to the end of the segment",
-                        path.display()
-                    ));
-                    // Ids must never be given out twice: step over every
-                    // sequence number the dropped bytes could have held.
-                    next_seq += (dropped / MIN_RECORD_BYTES) as u64 + 1;
-                }
-            }
-        }
-    }
-    let run = run.unwrap_or_else(|| {
+    let active_found = active_scan.as_ref().filter(|found| found.good_end >= HEADER_BYTES);
+    let ids = match (active_found, bytes.as_deref()) {
+        (Some(found), Some(bytes)) => active_ids(path, found, bytes.len(), &mut notes),
+        _ => lost_active_ids(path, bytes.as_deref(), &sealed, options, &mut notes)?,
+    };
+    let run = ids.run.unwrap_or_else(|| {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
     });
-    let (active, active_bytes, active_records) = match (&active_scan, bytes.as_deref()) {
-        (Some(found), Some(_)) if found.good_end >= HEADER_BYTES => {
+    let next_seq = ids.next_seq;
+    let cut = active_found.is_some_and(|found| found.trouble.is_some());
+    let (active, active_bytes, active_records) = match active_found {
+        Some(found) if !(cut && found.records.is_empty()) => {
             let file = OpenOptions::new().read(true).append(true).open(path);
             let file =
                 file.map_err(|error| failed(path, format_args!("cannot open for appending: {error}")))?;
@@ -116,26 +83,18 @@ pub(crate) fn open(path: &Path, options: Options) -> Result<Opened, JournalError
                 .map_err(|error| failed(path, format_args!("cannot cut the tail: {error}")))?;
             (file, found.good_end as u64, found.records.len() as u64)
         }
-        _ => {
-            if bytes.as_deref().is_some_and(|bytes| !bytes.is_empty()) {
-                notes.push(format!("journal {}: torn header: starting the segment again", path.display()));
-            }
-            (new_segment(path, Header { run, first_seq: next_seq }, options.fsync)?, HEADER_BYTES as u64, 0)
-        }
+        // A new header holds the next sequence number, skips included.
+        _ => (new_segment(path, Header { run, first_seq: next_seq }, options.fsync)?, HEADER_BYTES as u64, 0),
     };
-    let restored = restore(
-        run,
-        next_seq,
-        active_scan.as_ref(),
-        bytes.as_deref(),
-        &mut sealed,
-        options.history,
-        &mut notes,
-    )?;
+    // Records before damage at the end of the active segment (or before a
+    // lost active segment) are not restored: what followed them is gone.
+    let intact = active_found.filter(|found| !matches!(found.trouble, Some((_, Some(_)))));
+    let restored =
+        restore(run, next_seq, intact.zip(bytes.as_deref()), &mut sealed, options.history, &mut notes)?;
     let next_sealed_number =
         sealed.iter().filter_map(|segment| segment_number(path, &segment.path)).max().unwrap_or(0) + 1;
     let max_bytes = options.max_bytes;
-    let journal = Journal {
+    let mut journal = Journal {
         path: path.to_owned(),
         run,
         active,
@@ -143,11 +102,17 @@ pub(crate) fn open(path: &Path, options: Options) -> Result<Opened, JournalError
         active_records,
         sealed,
         next_sealed_number,
-        segment_bytes: (max_bytes / 4).max(4096),
+        segment_bytes: segment_bytes(max_bytes),
         options,
         record: Vec::with_capacity(256),
         _lock: lock,
     };
+    if cut && active_records > 0 {
+        // What was kept is sealed, and the new active segment's header
+        // holds the next sequence number: a restart before the next publish
+        // skips the same numbers.
+        journal.rotate(next_seq).map_err(|error| failed(path, format_args!("cannot write: {error}")))?;
+    }
     Ok(Opened { journal, restored, notes })
 }
 
@@ -156,7 +121,7 @@ pub(crate) fn open(path: &Path, options: Options) -> Result<Opened, JournalError
 /// segment, where a crash leaves its marks); without, only lengths are
 /// followed (sealed segments, whose records are checked when decoded) and
 /// the sequence numbers are left 0.
-fn scan(path: &Path, bytes: &[u8], verify: bool) -> Result<Scan, JournalError> {
+pub(super) fn scan(path: &Path, bytes: &[u8], verify: bool) -> Result<Scan, JournalError> {
     let header = match decode_header(bytes).map_err(|error| failed(path, error))? {
         Decoded::Whole(header, _) => header,
         // Empty, or torn inside the header: nothing in it was acknowledged.
@@ -188,48 +153,73 @@ fn scan(path: &Path, bytes: &[u8], verify: bool) -> Result<Scan, JournalError> {
                 records.push((seq, at, len));
                 at += len;
             }
-            Ok(Decoded::Incomplete) => break Some((at, None)),
+            Ok(Decoded::Incomplete) => {
+                let min_seq = records.last().map_or(header.first_seq, |&(seq, _, _)| seq + 1);
+                // A sealed segment was whole when it was sealed: never torn.
+                let torn = if verify {
+                    torn_write(&bytes[at..], min_seq)
+                } else {
+                    Err(RecordError::PastTheEnd(bytes.len() - at))
+                };
+                break Some((at, torn.err()));
+            }
             Err(error) => break Some((at, Some(error))),
         }
     };
     Ok(Scan { header, records, good_end: at, trouble })
 }
 
-/// The newest `history` records, from the active segment and then the
-/// sealed ones, newest first, decoded oldest first.
+/// The newest `history` records, decoded oldest first: from `newest` (the
+/// active segment, when nothing of it was lost) and then the sealed
+/// segments, newest first, for as long as the sequence numbers carry on.
+/// Only what comes after a loss is restored: the hub then tells a client
+/// whose id is older `missed`, rather than skip the lost events in silence.
 fn restore(
     run: u64,
     next_seq: u64,
-    active: Option<&Scan>,
-    active_bytes: Option<&[u8]>,
+    newest: Option<(&Scan, &[u8])>,
     sealed: &mut VecDeque<Sealed>,
     history: usize,
     notes: &mut Vec<String>,
 ) -> Result<Restored, JournalError> {
     let mut events = Vec::new();
+    let Some((active, active_bytes)) = newest else {
+        return Ok(Restored { run, next_seq, events });
+    };
     // Decodes (and so checks) the newest records of a segment, newest
-    // first; a damaged one ends what is taken from that segment.
-    let take = |bytes: &[u8], found: &Scan, events: &mut Vec<_>| -> Option<(usize, RecordError)> {
-        for &(_, at, _) in found.records.iter().rev() {
+    // first; the newest should be `last_seq`, where the newer segment
+    // carries on. A gap, or a damaged record, ends what is taken.
+    let take = |bytes: &[u8], found: &Scan, last_seq: Option<u64>, events: &mut Vec<_>| {
+        for (n, &(_, at, _)) in found.records.iter().rev().enumerate() {
             if events.len() == history {
                 break;
             }
             match decode_record(&bytes[at..]) {
+                Ok(Decoded::Whole(record, _))
+                    if n == 0 && last_seq.is_some_and(|last| record.seq != last) =>
+                {
+                    return Err(format!(
+                        "ends at record {} but the newer segment starts at {}: what lies between is lost; this segment and older ones are not restored",
+                        record.seq,
+                        last_seq.map_or(0, |last| last + 1)
+                    ));
+                }
                 Ok(Decoded::Whole(record, _)) => {
                     if let Ok(topic) = TopicName::new(&record.topic) {
                         events.push((record.seq, topic, record.event, record.data));
                     }
                 }
                 Ok(Decoded::Incomplete) => break,
-                Err(error) => return Some((at, error)),
+                Err(error) => return Err(format!(
+                    "CORRUPT record at offset {at} ({error}); it and what lies before it are not restored"
+                )),
             }
         }
-        None
+        Ok(())
     };
-    if let (Some(found), Some(bytes)) = (active, active_bytes) {
-        // Verified already by the scan.
-        let _ = take(bytes, found, &mut events);
-    }
+    // Verified already by the scan.
+    let _ = take(active_bytes, active, None, &mut events);
+    let mut last_seq = active.header.first_seq.saturating_sub(1);
     // Sealed segments, newest first, only as far back as the history
     // reaches: older ones are never read (their record counts stay 0, which
     // only means they are not needed for the history).
@@ -237,36 +227,30 @@ fn restore(
         if events.len() == history {
             break;
         }
-        let bytes = read_segment(&segment.path)?;
+        let bytes = files::read_segment(&segment.path)?.unwrap_or_default();
         let found = scan(&segment.path, &bytes, false)?;
         segment.records = found.records.len() as u64;
+        let path = segment.path.display();
         if found.header.run != run {
-            notes.push(format!(
-                "journal {}: from another journal (run {}); not read",
-                segment.path.display(),
-                found.header.run
-            ));
+            notes.push(format!("journal {path}: from another journal (run {}); not read", found.header.run));
             continue;
         }
-        let damage = found.trouble.and_then(|(at, error)| error.map(|error| (at, error)));
-        if let Some((at, error)) = take(&bytes, &found, &mut events).or(damage) {
+        if let Some((at, error)) = found.trouble {
+            let error = error.unwrap_or(RecordError::PastTheEnd(bytes.len() - at));
             notes.push(format!(
-                "journal {}: CORRUPT record at offset {at} ({error}); what lies before it in that segment is not restored",
-                segment.path.display()
+                "journal {path}: CORRUPT record at offset {at} ({error}): the {} bytes from there on are lost; this segment and older ones are not restored",
+                bytes.len() - at
             ));
             break;
         }
+        if let Err(trouble) = take(&bytes, &found, Some(last_seq), &mut events) {
+            notes.push(format!("journal {path}: {trouble}"));
+            break;
+        }
+        last_seq = found.header.first_seq.saturating_sub(1);
     }
     events.reverse();
     Ok(Restored { run, next_seq, events })
-}
-
-fn read_segment(path: &Path) -> Result<Vec<u8>, JournalError> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut file| file.read_to_end(&mut bytes))
-        .map_err(|error| failed(path, format_args!("cannot read: {error}")))?;
-    Ok(bytes)
 }
 
 /// `PATH.1`, `PATH.2`, …: the sealed segments, oldest first.
@@ -282,6 +266,9 @@ fn sealed_segments(path: &Path) -> Result<VecDeque<Sealed>, JournalError> {
             Some((number, Sealed { path: entry.path(), bytes, records: 0 }))
         })
         .collect();
+    for (_, segment) in &found {
+        files::check_segment(&segment.path)?;
+    }
     found.sort_unstable_by_key(|(number, _)| *number);
     Ok(found.into_iter().map(|(_, segment)| segment).collect())
 }

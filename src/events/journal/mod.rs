@@ -5,12 +5,18 @@
 //! PATH        the active segment: header, then records (record.rs), appended to
 //! PATH.1 …    sealed segments, oldest first; the oldest is deleted while the
 //!             total is over --journal-max-bytes and the rest still hold --history
-//! PATH.lock   held (flock) while a server uses the journal: a second one refuses
+//! PATH.lock   held (flock) while a server uses the journal: a second one refuses;
+//!             PATH is the real path (symlinks resolved), so no alias gets past it
 //! ```
 //!
+//! Only a regular file (or a path to create) is a journal: a FIFO, a
+//! device, a directory or a symlink to one stop the start (files.rs).
+//!
 //! At start the active segment is verified record by record (checksums, no
-//! allocation); a torn tail is cut off, a corrupt record ends what is kept
-//! of its segment, both logged with their byte counts. Only the newest
+//! allocation); a torn tail is cut off, a corrupt record (or a length that
+//! runs past the end and is not a torn write) ends what is kept of its
+//! segment, both logged with their byte counts, and ids skip every number
+//! the cut bytes could have held. Only the newest
 //! `--history` records are decoded into the hub. Ids carry on: the RUN is
 //! the journal's, fixed when it was created, and SEQ continues.
 //!
@@ -18,6 +24,8 @@
 //! of its record behind; the next publish tries again. The hub calls
 //! [`Journal`] through its `Store` trait and learns nothing about files.
 
+mod files;
+mod ids;
 mod load;
 mod record;
 

@@ -80,6 +80,9 @@ pub enum RecordError {
     BadChecksum,
     /// The checksum holds but the fields do not fit the body, or are not UTF-8.
     BadFields,
+    /// The file ends inside a record that cannot be a torn write (see
+    /// [`torn_write`]): its length field is damaged. How many bytes were left.
+    PastTheEnd(usize),
 }
 
 impl fmt::Display for RecordError {
@@ -94,6 +97,10 @@ impl fmt::Display for RecordError {
             RecordError::BadLength(length) => write!(f, "record length {length} is out of range"),
             RecordError::BadChecksum => f.write_str("record checksum does not match"),
             RecordError::BadFields => f.write_str("record fields do not fit its length or are not UTF-8"),
+            RecordError::PastTheEnd(left) => write!(
+                f,
+                "record length runs past the end of the file ({left} bytes left) and is not a torn write"
+            ),
         }
     }
 }
@@ -184,6 +191,33 @@ pub fn record_len(bytes: &[u8]) -> Result<Decoded<()>, RecordError> {
     }
     let total = RECORD_PREFIX_BYTES + body_len as usize;
     Ok(if bytes.len() < total { Decoded::Incomplete } else { Decoded::Whole((), total) })
+}
+
+/// Whether `bytes`, which [`record_len`] found [`Decoded::Incomplete`],
+/// can be a record cut short by a crash (a torn write) whose sequence
+/// number is at least `min_seq`: a prefix of what [`encode_record`] writes.
+/// A whole record is at least [`MIN_RECORD_BYTES`] long, so when its length
+/// field is damaged to run past the end, its field lengths are there to
+/// contradict it; fewer bytes than a prefix and the fields cannot be told
+/// apart from a torn write, and are taken as one.
+///
+/// # Errors
+///
+/// [`RecordError::PastTheEnd`]: the fields do not add up to the length,
+/// or the sequence number goes backwards; the length field is damaged.
+pub fn torn_write(bytes: &[u8], min_seq: u64) -> Result<(), RecordError> {
+    let Some(fields) = bytes.get(RECORD_PREFIX_BYTES..RECORD_PREFIX_BYTES + 20) else {
+        return Ok(());
+    };
+    let event_len = u32_at(fields, 12);
+    let needed = 20
+        + u64::from(u32_at(fields, 8))
+        + u64::from(if event_len == NO_EVENT { 0 } else { event_len })
+        + u64::from(u32_at(fields, 16));
+    if needed != u64::from(u32_at(bytes, 0)) || u64_at(fields, 0) < min_seq {
+        return Err(RecordError::PastTheEnd(bytes.len()));
+    }
+    Ok(())
 }
 
 /// Where the fields of a checked record's body lie.

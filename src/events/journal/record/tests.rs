@@ -82,3 +82,23 @@ fn damaged_bytes_are_named_errors() {
     future[8] = 9;
     assert_eq!(decode_header(&future), Err(RecordError::UnknownVersion(9)));
 }
+
+#[test]
+fn a_torn_write_is_told_from_a_damaged_length() {
+    let (_, bytes) = record(7, "room/a", Some("reading"), "21.5");
+    // Every proper prefix of a record is a torn write, for its own seq.
+    for end in 0..bytes.len() {
+        assert_eq!(torn_write(&bytes[..end], 7), Ok(()), "{end} bytes");
+    }
+    // A seq that goes backwards is not.
+    assert_eq!(torn_write(&bytes[..30], 8), Err(RecordError::PastTheEnd(30)));
+    // A whole record whose length now runs past the end is not either,
+    // whichever bit of the length flipped.
+    for bit in 0..26 {
+        let mut damaged = bytes.clone();
+        damaged[bit / 8] ^= 1 << (bit % 8);
+        if let Ok(Decoded::Incomplete) = record_len(&damaged) {
+            assert_eq!(torn_write(&damaged, 7), Err(RecordError::PastTheEnd(bytes.len())), "bit {bit}");
+        }
+    }
+}
