@@ -63,7 +63,7 @@
 // Pure: bytes in, bytes or a named error out.
 mod proto;
 // What a server is told.
-pub mod config;
+mod config;
 // Counters, the log, the OS's limits, the places that bound what runs.
 mod ops;
 // One socket.

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{exchange, get, read_to_close, start, status_of};
+use support::{exchange, get, read_to_close, read_until, start, status_of};
 
 /// The one check every row goes through: the status, a plain-text reason,
 /// a `Content-Length` that matches, and the connection closed after it.
@@ -147,4 +147,48 @@ fn client_that_leaves_mid_head_frees_its_slot() {
         stream.write_all(b"GET /sse HTTP/1.1\r\nHo").expect("send part");
     }
     support::eventually(Duration::from_secs(2), "slot freed", || server.handle.live_connections() == 0);
+}
+
+#[test]
+fn a_stream_request_with_more_than_100_header_lines_is_431() {
+    let server = start(|_| {});
+    let mut head = String::from("GET /sse HTTP/1.1\r\nHost: t\r\n");
+    for n in 0..99 {
+        head.push_str(&format!("X-{n}: a\r\n"));
+    }
+    let at_the_cap = format!("{head}\r\n");
+    let mut stream = server.connect();
+    stream.write_all(at_the_cap.as_bytes()).expect("send");
+    let answer = read_until(&mut stream, "event: ping", 1);
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    let one_past = format!("{head}X-last: a\r\n\r\n");
+    let mut stream = server.connect();
+    stream.write_all(one_past.as_bytes()).expect("send");
+    let answer = read_until(&mut stream, "\n", 2);
+    assert_eq!(status_of(&answer), 431, "{answer}");
+    let answer = answer + &read_to_close(&mut stream);
+    assert!(answer.contains("431 too many header lines (limit 100)"), "{answer}");
+}
+
+#[test]
+fn optional_whitespace_is_space_and_tab_only_and_host_must_be_a_host() {
+    let server = start(|_| {});
+    for (name, request, status) in [
+        (
+            "form feed around a length",
+            &b"GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: \x0c0\x0c\r\n\r\n"[..],
+            400,
+        ),
+        ("bare CR after a host", b"GET /healthz HTTP/1.1\r\nHost: x\r\r\n\r\n", 400),
+        ("space in host", b"GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        ("non-ASCII host", b"GET /healthz HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", 400),
+        ("unclosed IPv6 literal", b"GET /healthz HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+        ("port that is not digits", b"GET /healthz HTTP/1.1\r\nHost: a:b\r\n\r\n", 400),
+        ("tab around a host", b"GET /healthz HTTP/1.1\r\nHost:\ta\t\r\n\r\n", 200),
+        ("IPv6 literal with port", b"GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200),
+        ("empty host", b"GET /healthz HTTP/1.1\r\nHost:\r\n\r\n", 200),
+    ] {
+        let answer = exchange(&server, request);
+        assert_eq!(status_of(&answer), status, "{name}: {answer}");
+    }
 }

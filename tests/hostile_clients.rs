@@ -103,18 +103,22 @@ fn a_normal_client_gets_its_stream_at_once_during_a_slowloris_crowd() {
     eventually(Duration::from_secs(5), "crowd connected", || server.handle.live_connections() == 300);
     let dribbler = {
         let mut crowd = crowd;
-        thread::spawn(move || {
+        let (dribbling, started_dribbling) = std::sync::mpsc::channel();
+        let dribbler = thread::spawn(move || {
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(4) {
                 for stream in &mut crowd {
                     let _ = stream.write_all(b"a");
                 }
+                let _ = dribbling.send(());
                 thread::sleep(Duration::from_millis(100));
             }
             crowd
-        })
+        });
+        // The measured client comes in once the whole crowd has dribbled a round.
+        started_dribbling.recv_timeout(Duration::from_secs(5)).expect("the crowd dribbles");
+        dribbler
     };
-    thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     let mut stream = server.connect();
     stream.write_all(&support::get("/sse")).expect("send");

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{read_until, Running};
 
@@ -82,9 +82,13 @@ fn a_kill_9_loses_nothing_acknowledged_and_ids_carry_on() {
     let mut server = serve(&dir.journal(), &["--history", "2000"]);
     let addr = server.addr;
     // Publish up to 1,000 events; the test kills the server after a
-    // pseudo-random number of acknowledgements (seeded by the clock).
-    let kill_after =
-        100 + (std::process::id() as usize * 7919 + Instant::now().elapsed().subsec_nanos() as usize) % 800;
+    // pseudo-random number of acknowledgements, from a seed taken from the
+    // clock (or SSED_KILL_SEED) and printed, so a failure can be replayed.
+    let seed = std::env::var("SSED_KILL_SEED").ok().and_then(|seed| seed.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |now| now.subsec_nanos())
+    });
+    println!("kill -9 after about {} acknowledgements (SSED_KILL_SEED={seed})", 100 + seed % 800);
+    let kill_after = 100 + (seed % 800) as usize;
     let publisher = std::thread::spawn(move || {
         let mut acked = Vec::new();
         for n in 0..1_000 {

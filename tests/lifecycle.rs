@@ -3,11 +3,13 @@
 
 mod support;
 
+use std::io::Write;
 use std::net::Shutdown;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{eventually, open_stream, read_to_close, read_until, start, status_of};
+use support::{eventually, exchange, get, open_stream, read_to_close, read_until, start, status_of, SSED};
 
 const INTERVAL: Duration = Duration::from_millis(500);
 
@@ -36,9 +38,8 @@ fn client_reset_ends_the_stream_within_two_intervals() {
         read_until(stream, "data: ", 1);
     }
     eventually(Duration::from_secs(1), "five streams", || server.handle.live_streams() == 5);
-    // Let unread frames pile up, then close: a socket closed with unread
-    // input sends RST instead of FIN.
-    thread::sleep(Duration::from_millis(100));
+    // Close with unread frames: a socket closed with unread input sends RST
+    // instead of FIN. (`peek` waits for the first unread byte.)
     let mut pending = [0u8; 1];
     assert!(streams[0].peek(&mut pending).expect("peek") > 0, "unread data makes the close a reset");
     drop(streams);
@@ -187,4 +188,76 @@ fn a_thread_the_os_refuses_is_answered_and_the_server_goes_on() {
         assert!(answer.contains("\nretry: 3000\n"), "{answer}");
     }
     assert_eq!(server.handle.live_connections(), 0);
+}
+
+#[test]
+fn a_flooding_client_never_holds_the_accept_loop_of_a_full_server() {
+    let server = start(|config| {
+        config.limits.max_clients = 1;
+        config.limits.max_pending = 1;
+    });
+    let _stream = support::open_stream(&server, "/sse");
+    let _silent = server.connect();
+    support::eventually(Duration::from_secs(1), "places taken", || server.handle.live_connections() == 2);
+    // A turned-away client that never stops sending.
+    let addr = server.addr;
+    let flooder = thread::spawn(move || {
+        let mut flood = support::connect(addr);
+        let _ = flood.set_write_timeout(Some(Duration::from_millis(200)));
+        let chunk = vec![b'a'; 64 * 1024];
+        let started = Instant::now();
+        let _ = flood.write_all(b"POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n");
+        while started.elapsed() < Duration::from_secs(3) {
+            if flood.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    // The flood holds the one pending place once the server counts it.
+    eventually(Duration::from_secs(5), "the flood's connection", || server.handle.live_connections() == 2);
+    let started = Instant::now();
+    let answer = exchange(&server, &get("/events"));
+    assert!(answer.contains("ssed is busy"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
+    flooder.join().expect("flooder");
+}
+
+#[test]
+fn max_clients_is_fitted_under_the_open_file_limit_and_beyond_it_clients_are_refused() {
+    // 150 files less the 64 ssed keeps: 86 connections, of which a quarter
+    // (21) stay for pending requests and 65 are stream places.
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        &format!("ulimit -n 150 && exec {SSED} --addr 127.0.0.1:0 --max-clients 1000 --interval 200"),
+    ]);
+    let server = support::run_command(command);
+    let lowered = support::wait_for_line(&server.stderr, "lowered");
+    assert!(
+        lowered.contains(
+            "--max-clients 1000 lowered: 86 connections at most, by the open-file limit (ulimit -n 150)"
+        ),
+        "{lowered}"
+    );
+    assert!(lowered.contains("to raise it: ulimit -n"), "{lowered}");
+    let metrics = support::exchange_addr(server.addr, &get("/metrics"));
+    assert!(metrics.contains("\nssed_max_clients 65\n"), "{metrics}");
+    assert!(metrics.contains("\nssed_os_connection_ceiling 86\n"), "{metrics}");
+
+    let mut streams = Vec::new();
+    for _ in 0..65 {
+        let mut stream = support::connect(server.addr);
+        stream.write_all(&get("/sse")).expect("send");
+        read_until(&mut stream, "event: ping", 1);
+        streams.push(stream);
+    }
+    // One more is told to retry; short requests still get through.
+    let busy = support::exchange_addr(server.addr, &get("/sse"));
+    assert!(busy.contains("ssed is busy (server full, 65 of 65 streams in use)"), "{busy}");
+    let health = support::exchange_addr(server.addr, &get("/healthz"));
+    assert!(health.ends_with("\r\n\r\nok\nevents: memory\n"), "{health}");
+    // Every stream is still served.
+    for stream in &mut streams {
+        read_until(stream, "event: ping", 1);
+    }
 }

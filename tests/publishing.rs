@@ -4,11 +4,10 @@
 mod support;
 
 use std::io::Write;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use ssed::{Config, Secret};
-use support::{exchange, read_to_close, read_until, start, status_of, subscribe, TestServer};
+use support::{exchange, get, metric, read_to_close, read_until, start, status_of, subscribe, TestServer};
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -136,94 +135,6 @@ fn without_a_token_there_is_no_publish_endpoint() {
 }
 
 #[test]
-fn reconnecting_with_last_event_id_replays_what_was_missed_once() {
-    let server = start(|_| {});
-    let publisher = server.handle.publisher();
-    let ids: Vec<_> =
-        (1..=5).map(|n| publisher.publish(None, &format!("event {n}")).expect("publish")).collect();
-
-    // By header, as a browser reconnects.
-    let mut by_header = subscribe(&server, "/events", &format!("Last-Event-ID: {}\r\n", ids[2]));
-    // By query, for a first connection; a header, when present, wins.
-    let mut by_query = subscribe(&server, &format!("/events?lastEventId={}", ids[2]), "");
-    let mut both = subscribe(
-        &server,
-        &format!("/events?lastEventId={}", ids[0]),
-        &format!("Last-Event-ID: {}\r\n", ids[2]),
-    );
-    support::eventually(Duration::from_secs(2), "three subscribers", || server.handle.live_streams() == 3);
-    let live = publisher.publish(None, "event 6").expect("publish");
-
-    let expected = format!(
-        "id: {}\ndata: event 4\n\nid: {}\ndata: event 5\n\nid: {live}\ndata: event 6\n\n",
-        ids[3], ids[4]
-    );
-    for client in [&mut by_header, &mut by_query, &mut both] {
-        assert_eq!(client.events(3), expected);
-    }
-}
-
-#[test]
-fn an_id_older_than_the_history_gets_the_missed_signal() {
-    let server = start(|config| config.events.history = 3);
-    let publisher = server.handle.publisher();
-    let ids: Vec<_> = (1..=6).map(|n| publisher.publish(None, &n.to_string()).expect("publish")).collect();
-    let mut client = subscribe(&server, "/events", &format!("Last-Event-ID: {}\r\n", ids[0]));
-    let text = client.events(4);
-    let expected = format!(
-        "event: missed\ndata: {}\n\nid: {}\ndata: 4\n\nid: {}\ndata: 5\n\nid: {}\ndata: 6\n\n",
-        ids[0], ids[3], ids[4], ids[5]
-    );
-    assert_eq!(text, expected);
-}
-
-#[test]
-fn an_id_from_an_earlier_run_gets_everything_retained_and_the_signal() {
-    let earlier_id = {
-        let earlier = start(|_| {});
-        earlier.handle.publisher().publish(None, "before the restart").expect("publish")
-    };
-    thread::sleep(Duration::from_millis(2)); // a new run is a new millisecond
-    let server = start(|_| {});
-    let kept = server.handle.publisher().publish(None, "after the restart").expect("publish");
-    assert_ne!(kept.run, earlier_id.run);
-    let mut client = subscribe(&server, "/events", &format!("Last-Event-ID: {earlier_id}\r\n"));
-    let expected = format!("event: missed\ndata: {earlier_id}\n\nid: {kept}\ndata: after the restart\n\n");
-    assert_eq!(client.events(2), expected);
-}
-
-#[test]
-fn a_client_that_falls_behind_the_history_is_dropped_and_blocks_no_one() {
-    let server = start(|config| config.events.history = 64);
-    let mut stalled = subscribe(&server, "/events", "");
-    let mut reader = subscribe(&server, "/events", "");
-    support::eventually(Duration::from_secs(2), "two subscribers", || server.handle.live_streams() == 2);
-
-    let publisher = server.handle.publisher();
-    let big = "x".repeat(60 * 1024);
-    let mut slowest_publish = Duration::ZERO;
-    for n in 0..400 {
-        let started = Instant::now();
-        let id = publisher.publish(None, &big).expect("publish");
-        slowest_publish = slowest_publish.max(started.elapsed());
-        // The reading client gets every event as it is published.
-        let text = reader.events(1);
-        assert!(text.starts_with(&format!("id: {id}\n")), "event {n} late or lost: {:.40}", text);
-    }
-    // 400 × 60 KiB is far more than socket buffers hold: the stalled
-    // client's thread waits in a write while the publisher goes on.
-    assert!(slowest_publish < Duration::from_millis(500), "a publish waited {slowest_publish:?}");
-
-    // Once it reads again, its next event has left the 64-event history:
-    // the server ends its stream instead of skipping events silently.
-    let received = stalled.unread.clone() + &read_to_close(&mut stalled.stream);
-    let count = received.matches("\nid: ").count();
-    assert!(count < 400, "a client that fell behind got all {count} events");
-    support::eventually(Duration::from_secs(2), "only the reader left", || server.handle.live_streams() == 1);
-    assert_eq!(support::metric(&server, "ssed_disconnects_total{reason=\"fell_behind\"}"), 1);
-}
-
-#[test]
 fn events_streams_send_keep_alive_comments() {
     let server = start(|config| config.timeouts.interval = Duration::from_millis(50));
     let mut client = subscribe(&server, "/events", "");
@@ -264,4 +175,101 @@ fn stdin_lines_become_events() {
     support::wait_for_line(&server.stderr, "stdin: end of input after 2 events");
     let page = support::exchange_addr(addr, &support::get("/"));
     assert_eq!(status_of(&page), 200);
+}
+
+fn publish_request(target: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST {target} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n{extra_headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+#[test]
+fn stdin_lines_within_the_limit_are_published_even_when_repaired() {
+    let mut server = support::run_binary(&["--stdin", "--max-event-bytes", "100"]);
+    let mut events = support::connect(server.addr);
+    events.write_all(&get("/events")).expect("subscribe");
+    read_until(&mut events, "retry: 3000\n\n", 1);
+    let mut stdin = server.child.stdin.take().expect("piped stdin");
+    // 40 bytes of 0xFF: 40 input bytes, 120 once each becomes U+FFFD.
+    let mut input = vec![0xFF; 40];
+    input.push(b'\n');
+    // 100 bare CRs cost 700 bytes as sent: over the limit, skipped.
+    input.extend_from_slice(&[b'\r'; 100]);
+    input.push(b'\n');
+    // A last line without a newline loses its CR like any other line.
+    input.extend_from_slice(b"last\r");
+    stdin.write_all(&input).expect("write stdin");
+    drop(stdin);
+
+    let received = read_until(&mut events, "data: last\n", 1);
+    let received = received + &read_until(&mut events, "\n", 1);
+    assert!(received.contains(&format!("data: {}\n\n", "\u{FFFD}".repeat(40))), "{received}");
+    assert!(!received.contains("data: last\ndata: \n"), "{received}");
+    let summary = support::wait_for_line(&server.stderr, "end of input");
+    assert!(summary.contains("after 2 events (1 repaired, 1 skipped, 0 failed)"), "{summary}");
+}
+
+#[test]
+fn max_event_bytes_bounds_the_event_as_sent_newlines_and_bare_crs_included() {
+    // 700 bytes as sent is 100 line breaks: each becomes "\ndata: ".
+    let server = start(|config| {
+        with_token(config);
+        config.events.max_event_bytes = 700;
+    });
+    for (body, status) in [
+        (vec![b'\n'; 100], 200),
+        (vec![b'\n'; 101], 413),
+        (vec![b'\r'; 100], 200),
+        (vec![b'\r'; 101], 413),
+        (vec![b'x'; 700], 200),
+        (vec![b'x'; 701], 413),
+    ] {
+        let answer = exchange(&server, &publish_request("/publish", "", &body));
+        assert_eq!(status_of(&answer), status, "{} bytes of {:?}: {answer}", body.len(), body[0] as char);
+    }
+    // The default limit refuses 64 KiB of newlines (458 KB as sent).
+    let default = start(with_token);
+    let answer = exchange(&default, &publish_request("/publish", "", &vec![b'\n'; 65_536]));
+    assert_eq!(status_of(&answer), 413, "{answer}");
+    let publisher = default.handle.publisher();
+    assert!(publisher.publish(None, &"\n".repeat(65_536)).is_err());
+}
+
+#[test]
+fn expect_100_continue_gets_continue_before_the_body_or_the_refusal_at_once() {
+    let server = start(with_token);
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("send head");
+    let interim = read_until(&mut stream, "\r\n\r\n", 1);
+    assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(b"hello").expect("send body");
+    let answer = read_to_close(&mut stream);
+    assert_eq!(status_of(&answer), 200, "{answer}");
+
+    // A request that will be refused gets its refusal, not 100 Continue.
+    let mut stream = server.connect();
+    stream
+        .write_all(b"POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        .expect("send head");
+    let answer = read_to_close(&mut stream);
+    assert_eq!(status_of(&answer), 401, "{answer}");
+}
+
+#[test]
+fn empty_and_non_utf8_event_names_are_refused() {
+    let server = start(with_token);
+    for target in ["/publish?event=", "/publish?event=%FF", "/publish?event=a%0Ab", "/publish?event=a%00"] {
+        let answer = exchange(&server, &publish_request(target, "", b"x"));
+        assert_eq!(status_of(&answer), 400, "{target}: {answer}");
+        assert!(answer.contains("bad event name"), "{target}: {answer}");
+    }
+    assert_eq!(metric(&server, "ssed_events_published_total"), 0);
 }

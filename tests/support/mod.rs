@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use ssed::{Config, Server, ServerHandle};
 
+/// The `ssed` binary this test run built.
+pub const SSED: &str = env!("CARGO_BIN_EXE_ssed");
+
 /// No single socket operation in a test may take longer than this.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -210,9 +210,11 @@ fn restore(
                     }
                 }
                 Ok(Decoded::Incomplete) => break,
-                Err(error) => return Err(format!(
+                Err(error) => {
+                    return Err(format!(
                     "CORRUPT record at offset {at} ({error}); it and what lies before it are not restored"
-                )),
+                ))
+                }
             }
         }
         Ok(())
