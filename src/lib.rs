@@ -60,6 +60,7 @@
 // Floor 0, pure: bytes in, bytes or a named error out.
 pub mod clock;
 pub mod config;
+pub mod proto;
 pub mod request;
 pub mod resp;
 pub mod response;
