@@ -13,6 +13,6 @@
 
 pub mod base64url;
 pub mod hmac;
-// pub mod json;
+pub mod json;
 // pub mod jwt;
 pub mod sha256;
