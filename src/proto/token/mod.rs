@@ -14,5 +14,5 @@
 pub mod base64url;
 pub mod hmac;
 pub mod json;
-// pub mod jwt;
+pub mod jwt;
 pub mod sha256;
