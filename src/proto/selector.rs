@@ -43,7 +43,7 @@
 
 mod template;
 
-use template::Template;
+pub use template::Template;
 
 /// A compiled topic selector.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -82,24 +82,23 @@ pub fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
         return Err(Base64Error::BadLength);
     }
     let mut bytes = Vec::with_capacity(text.len() / 4 * 3 + 2);
-    for group in text.chunks(4) {
-        let mut sextets = [0u8; 4];
-        for (slot, &character) in sextets.iter_mut().zip(group) {
-            *slot = sextet_of(character).ok_or(Base64Error::BadByte)?;
+    // Sextets shift in on the right; each time 8 bits are waiting, the
+    // oldest 8 leave as a byte. Older bits fall off the left of the u32.
+    let mut waiting: u32 = 0;
+    let mut waiting_bits = 0;
+    for &character in text {
+        let sextet = sextet_of(character).ok_or(Base64Error::BadByte)?;
+        waiting = waiting << 6 | u32::from(sextet);
+        waiting_bits += 6;
+        if waiting_bits >= 8 {
+            waiting_bits -= 8;
+            bytes.push((waiting >> waiting_bits) as u8);
         }
-        let [s0, s1, s2, s3] = sextets;
-        let decoded = [s0 << 2 | s1 >> 4, s1 << 4 | s2 >> 2, s2 << 6 | s3];
-        // Two characters carry one byte and 4 spare bits, three carry two
-        // bytes and 2 spare bits; the spare bits must be zero.
-        let spare_bits_set = match group.len() {
-            2 => s1 & 0x0f != 0,
-            3 => s2 & 0x03 != 0,
-            _ => false,
-        };
-        if spare_bits_set {
-            return Err(Base64Error::NonCanonical);
-        }
-        bytes.extend_from_slice(&decoded[..group.len() - 1]);
+    }
+    // Two characters left over carry 4 spare bits, three carry 2; they
+    // belong to no byte and must be zero.
+    if waiting & ((1 << waiting_bits) - 1) != 0 {
+        return Err(Base64Error::NonCanonical);
     }
     Ok(bytes)
 }

@@ -140,14 +140,11 @@ fn compress(state: &mut [u32; 8], block: &[u8]) {
         schedule[t] = schedule[t - 16].wrapping_add(s0).wrapping_add(schedule[t - 7]).wrapping_add(s1);
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for t in 0..64 {
+    for (&round_constant, &word) in ROUND_CONSTANTS.iter().zip(&schedule) {
         let sigma1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
         let choose = (e & f) ^ (!e & g);
-        let temp1 = h
-            .wrapping_add(sigma1)
-            .wrapping_add(choose)
-            .wrapping_add(ROUND_CONSTANTS[t])
-            .wrapping_add(schedule[t]);
+        let temp1 =
+            h.wrapping_add(sigma1).wrapping_add(choose).wrapping_add(round_constant).wrapping_add(word);
         let sigma0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
         let majority = (a & b) ^ (a & c) ^ (b & c);
         let temp2 = sigma0.wrapping_add(majority);
