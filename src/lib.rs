@@ -81,7 +81,7 @@ pub use config::{
 };
 pub use events::hub::{EventId, PublishError, Publisher};
 pub use ops::ceiling::Ceiling;
-pub use proto::topic::{TopicError, TopicName, DEFAULT_TOPIC};
+pub use proto::topic::{TopicError, TopicName, DEFAULT_TOPIC, MAX_TOPIC_BYTES};
 pub use server::{Clamped, Server, ServerHandle};
 
 /// The Rust examples in README.md compile and run as doctests.

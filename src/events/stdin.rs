@@ -17,6 +17,7 @@ use std::io::{self, BufRead};
 
 use crate::events::hub::Publisher;
 use crate::ops::log::log;
+use crate::proto::sse::data_cost;
 
 /// Counts of what [`publish_lines`] did with its input.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +53,7 @@ pub fn publish_lines(
             return Ok(counts);
         }
         line_number += 1;
-        let bare_crs = line.iter().filter(|&&byte| byte == b'\r').count();
-        if too_long || line.len() + 6 * bare_crs > max_bytes {
+        if too_long || data_cost(&line) > max_bytes {
             counts.skipped += 1;
             log(format_args!("stdin: line {line_number} skipped: over {max_bytes} bytes"));
         } else {

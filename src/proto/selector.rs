@@ -75,8 +75,7 @@ impl Selector {
     /// Whether `topic` is selected: `*`, byte-for-byte equality, or a
     /// whole-string template match.
     ///
-    /// ```
-    /// use ssed::proto::selector::Selector;
+    /// ```text
     /// let books = Selector::compile("https://example.com/books/{id}");
     /// assert!(books.matches("https://example.com/books/1"));
     /// assert!(!books.matches("https://example.com/books/1/2"));

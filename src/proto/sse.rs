@@ -161,8 +161,23 @@ impl Event<'_> {
 /// line break counted as the `\ndata: ` (7 bytes) it becomes. A body of
 /// 64 KiB of `\n` is 458 KB as sent; this is the size a limit must bound.
 /// Text without line breaks costs its length.
-pub fn data_cost(data: &str) -> usize {
-    split_lines(data).map(|line| line.len() + 7).sum::<usize>() - 7
+/// Bytes that are not UTF-8 yet (a line of stdin) cost the same: the one
+/// rule for every limit on event data.
+pub fn data_cost(data: &[u8]) -> usize {
+    let mut cost = data.len();
+    let mut bytes = data.iter().peekable();
+    while let Some(&byte) = bytes.next() {
+        match byte {
+            // CRLF is one break: 2 bytes become 7.
+            b'\r' if bytes.peek() == Some(&&b'\n') => {
+                bytes.next();
+                cost += 5;
+            }
+            b'\r' | b'\n' => cost += 6,
+            _ => {}
+        }
+    }
+    cost
 }
 
 /// Appends a comment block: every line of `text` prefixed with `": "`, then
@@ -256,9 +271,9 @@ mod tests {
             // The data lines of the encoded event, less the first `data: ` and
             // the final blank line, which every event has.
             let wire = encoded(data(input)).len() - "data: ".len() - 1 - 1;
-            assert_eq!(data_cost(input), wire, "{input:?}");
+            assert_eq!(data_cost(input.as_bytes()), wire, "{input:?}");
         }
-        assert_eq!(data_cost(&"\n".repeat(65_536)), 65_536 * 7);
+        assert_eq!(data_cost("\n".repeat(65_536).as_bytes()), 65_536 * 7);
     }
 
     #[test]

@@ -241,7 +241,7 @@ impl Hub {
         limit: usize,
     ) -> Result<EventId, PublishError> {
         let event = event.map(SingleLine::new).transpose().map_err(PublishError::BadEventName)?;
-        let cost = data_cost(data);
+        let cost = data_cost(data.as_bytes());
         if cost > limit {
             return Err(PublishError::TooLarge { bytes: cost, limit });
         }

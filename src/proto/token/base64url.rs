@@ -44,8 +44,7 @@ impl std::error::Error for Base64Error {}
 
 /// Encodes `bytes` as base64url without padding.
 ///
-/// ```
-/// use ssed::proto::token::base64url;
+/// ```text
 /// assert_eq!(base64url::encode(b"foob"), "Zm9vYg");
 /// ```
 pub fn encode(bytes: &[u8]) -> String {
@@ -72,8 +71,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// [`Base64Error::NonCanonical`] when the last character carries bits
 /// that belong to no byte.
 ///
-/// ```
-/// use ssed::proto::token::base64url;
+/// ```text
 /// assert_eq!(base64url::decode(b"Zm9vYg"), Ok(b"foob".to_vec()));
 /// assert!(base64url::decode(b"Zm9vYg==").is_err());
 /// ```

@@ -75,8 +75,7 @@ impl HmacKey {
 
 /// HMAC-SHA256 of `message` under `key`, in one call.
 ///
-/// ```
-/// use ssed::proto::token::hmac::hmac_sha256;
+/// ```text
 /// let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
 /// assert_eq!(mac[..4], [0x5b, 0xdc, 0xc1, 0x46]);
 /// ```

@@ -113,8 +113,7 @@ impl std::error::Error for JsonError {}
 ///
 /// A [`JsonError`] naming the first thing wrong.
 ///
-/// ```
-/// use ssed::proto::token::json::{parse, Value};
+/// ```text
 /// let value = parse(br#"{"typ":"JWT"}"#)?;
 /// assert_eq!(value.get("typ"), Some(&Value::String("JWT".into())));
 /// assert!(parse(br#"{"typ":"JWT","typ":"JWS"}"#).is_err());

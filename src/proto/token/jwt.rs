@@ -116,8 +116,7 @@ impl std::error::Error for TokenError {}
 /// The first [`TokenError`] found, in the order of the module docs. An
 /// empty `keys` verifies nothing ([`TokenError::Signature`]).
 ///
-/// ```
-/// use ssed::proto::token::{hmac::HmacKey, jwt};
+/// ```text
 /// let key = HmacKey::new(b"a key of at least thirty-two bytes!");
 /// let token = jwt::mint(&key, r#"{"exp":2000,"mercure":{"subscribe":["*"]}}"#);
 /// let claims = jwt::verify(token.as_bytes(), &[key.clone()], 1000)?;

@@ -116,8 +116,7 @@ impl Sha256 {
 
 /// The digest of `message` in one call.
 ///
-/// ```
-/// use ssed::proto::token::sha256::sha256;
+/// ```text
 /// assert_eq!(sha256(b"abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
 /// ```
 pub fn sha256(message: &[u8]) -> [u8; DIGEST_BYTES] {
