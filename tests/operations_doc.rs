@@ -1,0 +1,124 @@
+//! docs/operations.md says what the server does; these tests hold the page
+//! to what the real binary does, so that it cannot drift from the code.
+//!
+//! The metric table: every name (and every label value) `/metrics` emits
+//! has its row, and every row is emitted, in the default build and, with
+//! the `redis` feature, by a server started with `--redis`.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use support::{exchange_addr, get, run_binary, status_of};
+
+const OPERATIONS: &str = include_str!("../docs/operations.md");
+
+/// A row of the metric table: its metric names and its whole text.
+struct Row {
+    names: Vec<String>,
+    text: String,
+}
+
+impl Row {
+    fn redis_only(&self) -> bool {
+        self.text.contains("(`--redis` only)")
+    }
+}
+
+/// The rows of the table under "## Metrics".
+fn metric_table() -> Vec<Row> {
+    let section = OPERATIONS.split("\n## Metrics\n").nth(1).expect("a Metrics section");
+    let section = section.split("\n## ").next().expect("section text");
+    let rows: Vec<Row> = section
+        .lines()
+        .filter(|line| line.starts_with("| `ssed_"))
+        .map(|line| {
+            let first_cell = line.split('|').nth(1).expect("first cell");
+            let names = first_cell
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|name| name.split('{').next().expect("name").to_owned())
+                .collect();
+            Row { names, text: line.to_owned() }
+        })
+        .collect();
+    assert!(rows.len() >= 10, "metric table rows: {}", rows.len());
+    rows
+}
+
+/// What `/metrics` emits: each family's name, with the label values of its
+/// samples (`reason="full"` gives `full`).
+fn emitted(addr: std::net::SocketAddr) -> BTreeMap<String, BTreeSet<String>> {
+    let answer = exchange_addr(addr, &get("/metrics"));
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    let body = answer.split_once("\r\n\r\n").expect("a body").1;
+    let mut families: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().expect("a name");
+            families.entry(name.to_owned()).or_default();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let sample = line.split(' ').next().expect("a sample");
+            let (name, labels) = sample.split_once('{').unwrap_or((sample, ""));
+            let values = families.get_mut(name).unwrap_or_else(|| panic!("sample without # TYPE: {line}"));
+            for label in labels.trim_end_matches('}').split(',').filter(|label| !label.is_empty()) {
+                let value = label.split_once('=').expect("label=value").1.trim_matches('"');
+                values.insert(value.to_owned());
+            }
+        }
+    }
+    families
+}
+
+/// Every emitted family has a row that lists its label values; every row
+/// that should be emitted (`redis_rows`: also those marked `--redis` only)
+/// is.
+fn check_table_against(families: &BTreeMap<String, BTreeSet<String>>, redis_rows: bool) {
+    let rows = metric_table();
+    let row_of = |name: &str| rows.iter().find(|row| row.names.iter().any(|named| named == name));
+    for (name, values) in families {
+        let row =
+            row_of(name).unwrap_or_else(|| panic!("/metrics emits {name}; docs/operations.md has no row"));
+        for value in values {
+            assert!(
+                row.text.contains(&format!("`{value}`")),
+                "{name} emits {value:?}; its row does not name it"
+            );
+        }
+        assert!(redis_rows || !row.redis_only(), "{name} is emitted without --redis but marked --redis only");
+    }
+    for row in &rows {
+        for name in &row.names {
+            // The ceiling is left out only where no OS limit could be read
+            // (no /proc): not on Linux.
+            if name == "ssed_os_connection_ceiling" && std::fs::metadata("/proc/self/limits").is_err() {
+                continue;
+            }
+            let expected = redis_rows || !row.redis_only();
+            assert_eq!(
+                families.contains_key(name),
+                expected,
+                "docs/operations.md lists {name}; emitted by this server: expected {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_metric_table_lists_exactly_what_metrics_emits() {
+    let server = run_binary(&[]);
+    check_table_against(&emitted(server.addr), false);
+}
+
+/// With `--redis`, the two Redis rows are emitted too. Nothing listens on
+/// port 1, so the Redis reader is down (`ssed_redis_up 0`) and keeps
+/// trying; the names are what this test compares.
+#[cfg(feature = "redis")]
+#[test]
+fn with_redis_the_metric_table_lists_exactly_what_metrics_emits() {
+    let server = run_binary(&["--redis", "redis://127.0.0.1:1"]);
+    let families = emitted(server.addr);
+    assert!(families.contains_key("ssed_redis_up"), "{families:?}");
+    check_table_against(&families, true);
+}
