@@ -122,3 +122,92 @@ fn with_redis_the_metric_table_lists_exactly_what_metrics_emits() {
     assert!(families.contains_key("ssed_redis_up"), "{families:?}");
     check_table_against(&families, true);
 }
+
+/// The requests of the table in "What a full server answers", but streams.
+fn short_requests() -> [(&'static str, Vec<u8>); 6] {
+    let publish =
+        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer t0ken\r\nContent-Length: 2\r\n\r\nhi";
+    [
+        ("POST /publish", publish.as_bytes().to_vec()),
+        ("GET /metrics", get("/metrics")),
+        ("GET /healthz", get("/healthz")),
+        ("GET /", get("/")),
+        ("HEAD /sse", b"HEAD /sse HTTP/1.1\r\nHost: t\r\n\r\n".to_vec()),
+        ("OPTIONS *", b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n".to_vec()),
+    ]
+}
+
+/// A connection that has sent part of a request head: it holds a
+/// connection place until `--head-timeout`.
+fn half_request(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut socket = support::connect(addr);
+    socket.write_all(b"GET /healthz HTTP/1.1\r\n").expect("send a part of a head");
+    socket
+}
+
+#[test]
+fn a_full_server_answers_as_operations_md_says() {
+    let section = OPERATIONS.split("## What a full server answers").nth(1).expect("the section");
+    for row in ["| the stream places |", "| the connection places too |", "`503` with `Retry-After`"] {
+        assert!(section.contains(row), "the table has no {row:?}");
+    }
+    let server = run_binary(&[
+        "--quiet",
+        "--max-clients",
+        "1",
+        "--max-pending",
+        "4",
+        "--publish-token",
+        "t0ken",
+        "--head-timeout",
+        "30000",
+    ]);
+    let addr = server.addr;
+    let mut stream = support::connect(addr);
+    std::io::Write::write_all(&mut stream, &get("/sse")).expect("send");
+    support::read_until(&mut stream, "event: ping", 1);
+
+    // Row "the stream places": a stream request gets the busy stream...
+    let busy = exchange_addr(addr, &get("/events"));
+    assert_eq!(status_of(&busy), 200, "{busy}");
+    assert!(
+        busy.ends_with(": ssed is busy (server full, 1 of 1 streams in use); retry in 3000 ms\n\n"),
+        "{busy}"
+    );
+    // ...and everything else its answer: the publish is published.
+    for (what, request) in short_requests() {
+        let answer = exchange_addr(addr, &request);
+        let expected = if what.starts_with("OPTIONS") { 204 } else { 200 };
+        assert_eq!(status_of(&answer), expected, "{what} with the stream places full: {answer}");
+    }
+
+    // Row "the connection places too": requests that never finish their
+    // head take the --max-pending places, one more until a short request
+    // is refused (a place an earlier request held frees within moments).
+    let mut holders = Vec::new();
+    support::eventually(std::time::Duration::from_secs(10), "the connection places full", || {
+        holders.push(half_request(addr));
+        status_of(&exchange_addr(addr, &get("/healthz"))) == 503
+    });
+    let busy = exchange_addr(addr, &get("/sse"));
+    assert_eq!(status_of(&busy), 200, "{busy}");
+    assert!(
+        busy.ends_with(": ssed is busy (server full, 5 of 5 connections in use); retry in 3000 ms\n\n"),
+        "{busy}"
+    );
+    for (what, request) in short_requests() {
+        let answer = exchange_addr(addr, &request);
+        assert_eq!(status_of(&answer), 503, "{what} with the connection places full: {answer}");
+        assert!(answer.contains("\r\nRetry-After: 3\r\n"), "{what}: {answer}");
+    }
+
+    // Only the publish made while the pending places were free was published.
+    drop(holders);
+    let mut metrics = String::new();
+    support::eventually(std::time::Duration::from_secs(10), "places free again", || {
+        metrics = exchange_addr(addr, &get("/metrics"));
+        status_of(&metrics) == 200
+    });
+    assert!(metrics.contains("\nssed_events_published_total 1\n"), "{metrics}");
+}
