@@ -211,3 +211,35 @@ fn a_full_server_answers_as_operations_md_says() {
     });
     assert!(metrics.contains("\nssed_events_published_total 1\n"), "{metrics}");
 }
+
+#[test]
+fn sigterm_ends_the_process_at_once_and_logs_nothing() {
+    use std::os::unix::process::ExitStatusExt;
+    let section = OPERATIONS.split("## Stopping and restarting").nth(1).expect("the section");
+    assert!(section.contains("ends the process at once"), "the section says what SIGTERM does");
+
+    let mut server = run_binary(&["--interval", "100"]);
+    let mut stream = support::connect(server.addr);
+    std::io::Write::write_all(&mut stream, &get("/sse")).expect("send");
+    support::read_until(&mut stream, "event: ping", 1);
+    server.line_with("-> 200 streaming");
+
+    support::signal(&server.child, "TERM");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "ssed still running 2 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert_eq!(status.signal(), Some(15), "ended by SIGTERM itself: {status:?}");
+    // Nothing logged: stderr ends with no line after the stream's start.
+    let after: Vec<String> = server.stderr.iter().collect();
+    assert!(after.is_empty(), "logged after SIGTERM: {after:?}");
+    // The client's stream ends (a browser then reconnects by itself).
+    support::read_to_close(&mut stream);
+}
