@@ -45,6 +45,12 @@ impl Browser {
     /// Opens `url` in a fresh headless Chromium; `None` (after saying so)
     /// when Chromium is not installed outside CI.
     pub fn open(url: &str) -> Option<Browser> {
+        Browser::open_with_flags(url, &[])
+    }
+
+    /// [`Browser::open`] with more command-line flags (to trust one
+    /// certificate, say).
+    pub fn open_with_flags(url: &str, extra_flags: &[String]) -> Option<Browser> {
         if !super::have_program("chromium", "--version") {
             return None;
         }
@@ -59,6 +65,7 @@ impl Browser {
             .arg(r#"exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null"#)
             .arg("chromium")
             .args(FLAGS)
+            .args(extra_flags)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .stdin(Stdio::piped())
