@@ -178,9 +178,10 @@ fn demo_page_uses_both_streams() {
     assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
     let page = response.body_mut().read_to_string().expect("page text");
     for needle in [
-        "new EventSource('/sse')",
+        "new EventSource(path)",
+        "followPings('/sse')",
         "addEventListener('ping'",
-        "new EventSource('/messages')",
+        "value=\"/messages\"",
         ".onmessage = ",
         ".onopen = ",
         ".onerror = ",

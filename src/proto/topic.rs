@@ -63,6 +63,16 @@ impl fmt::Display for TopicError {
 
 impl std::error::Error for TopicError {}
 
+/// So that `publisher.on_topic(name)?` works in a function that returns
+/// `io::Result`, as a program's `main` often does: a bad name is input the
+/// program was given, so its kind is `InvalidInput`, and its message is the
+/// rule it broke.
+impl From<TopicError> for std::io::Error {
+    fn from(error: TopicError) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, error)
+    }
+}
+
 impl TopicName {
     /// Checks `name` against the rule.
     ///
@@ -232,6 +242,23 @@ mod tests {
         for (name, expected) in cases {
             assert_eq!(TopicName::new(name).map(|_| ()), expected, "{name:?}");
         }
+    }
+
+    #[test]
+    fn a_bad_name_is_an_invalid_input_io_error_with_the_rule() {
+        fn kitchen(name: &str) -> std::io::Result<TopicName> {
+            Ok(TopicName::new(name)?)
+        }
+        assert_eq!(
+            kitchen("sensors/kitchen").map(|name| name.as_str().to_owned()).ok().as_deref(),
+            Some("sensors/kitchen")
+        );
+        let error = kitchen("a b").map(|_| ()).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "byte 0x20 in a topic name; a topic is 1 to 128 bytes of A-Z a-z 0-9 - . _ ~ / :"
+        );
     }
 
     #[test]

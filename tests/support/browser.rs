@@ -34,7 +34,9 @@ pub struct Browser {
     child: Child,
     requests: ChildStdin,
     answers: Receiver<String>,
-    session: String,
+    /// One DevTools session per tab; `eval` talks to `sessions[current]`.
+    sessions: Vec<String>,
+    current: usize,
     next_id: u64,
     profile: PathBuf,
 }
@@ -43,6 +45,12 @@ impl Browser {
     /// Opens `url` in a fresh headless Chromium; `None` (after saying so)
     /// when Chromium is not installed outside CI.
     pub fn open(url: &str) -> Option<Browser> {
+        Browser::open_with_flags(url, &[])
+    }
+
+    /// [`Browser::open`] with more command-line flags (to trust one
+    /// certificate, say).
+    pub fn open_with_flags(url: &str, extra_flags: &[String]) -> Option<Browser> {
         if !super::have_program("chromium", "--version") {
             return None;
         }
@@ -57,6 +65,7 @@ impl Browser {
             .arg(r#"exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null"#)
             .arg("chromium")
             .args(FLAGS)
+            .args(extra_flags)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .stdin(Stdio::piped())
@@ -67,21 +76,46 @@ impl Browser {
             .expect("start chromium");
         let requests = child.stdin.take().expect("piped stdin");
         let answers = read_messages(child.stdout.take().expect("piped stdout"));
-        let mut browser = Browser { child, requests, answers, session: String::new(), next_id: 0, profile };
+        let mut browser =
+            Browser { child, requests, answers, sessions: Vec::new(), current: 0, next_id: 0, profile };
 
         let targets = browser.call("Target.getTargets", "{}", false);
         let page = targets.split("\"targetId\":\"").skip(1).find(|entry| entry.contains("\"type\":\"page\""));
         let target_id = page.and_then(|entry| entry.split('"').next()).expect("a page target").to_owned();
-        let attached = browser.call(
+        browser.attach(&target_id, url);
+        Some(browser)
+    }
+
+    /// Opens `url` in a new tab of the same browser (one profile, so one
+    /// pool of connections per server, as a person's tabs share), and makes
+    /// it the tab that [`Browser::eval`] talks to. Returns its index.
+    pub fn open_tab(&mut self, url: &str) -> usize {
+        let created = self.call("Target.createTarget", &format!(r#"{{"url":{}}}"#, json_string(url)), false);
+        let target_id = string_field(&created, "targetId").expect("a new tab's target id");
+        self.attach(&target_id, url);
+        self.current
+    }
+
+    /// Makes tab `index` (0: the first, then in the order opened) the one
+    /// that [`Browser::eval`] talks to.
+    pub fn use_tab(&mut self, index: usize) {
+        assert!(index < self.sessions.len(), "no tab {index}");
+        self.current = index;
+    }
+
+    /// Attaches to the page `target_id`, makes it current, and waits until
+    /// `url` has loaded in it.
+    fn attach(&mut self, target_id: &str, url: &str) {
+        let attached = self.call(
             "Target.attachToTarget",
             &format!(r#"{{"targetId":"{target_id}","flatten":true}}"#),
             false,
         );
-        browser.session = string_field(&attached, "sessionId").expect("session id");
+        self.sessions.push(string_field(&attached, "sessionId").expect("session id"));
+        self.current = self.sessions.len() - 1;
         // The page starts as about:blank; wait for ours to have loaded.
         let loaded = format!("location.href === {} && document.readyState === 'complete'", json_string(url));
-        browser.wait_until(Duration::from_secs(15), "page loaded", &loaded);
-        Some(browser)
+        self.wait_until(Duration::from_secs(15), "page loaded", &loaded);
     }
 
     /// Evaluates `expression` in the page (awaiting a promise) and returns
@@ -120,7 +154,11 @@ impl Browser {
     fn call(&mut self, method: &str, params: &str, in_page: bool) -> String {
         self.next_id += 1;
         let id = self.next_id;
-        let session = if in_page { format!(r#","sessionId":"{}""#, self.session) } else { String::new() };
+        let session = if in_page {
+            format!(r#","sessionId":"{}""#, self.sessions[self.current])
+        } else {
+            String::new()
+        };
         let request = format!(r#"{{"id":{id},"method":"{method}","params":{params}{session}}}"#);
         self.requests.write_all(request.as_bytes()).expect("send to chromium");
         self.requests.write_all(b"\0").expect("send to chromium");

@@ -1,0 +1,245 @@
+//! docs/operations.md says what the server does; these tests hold the page
+//! to what the real binary does, so that it cannot drift from the code.
+//!
+//! The metric table: every name (and every label value) `/metrics` emits
+//! has its row, and every row is emitted, in the default build and, with
+//! the `redis` feature, by a server started with `--redis`.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use support::{exchange_addr, get, run_binary, status_of};
+
+const OPERATIONS: &str = include_str!("../docs/operations.md");
+
+/// A row of the metric table: its metric names and its whole text.
+struct Row {
+    names: Vec<String>,
+    text: String,
+}
+
+impl Row {
+    fn redis_only(&self) -> bool {
+        self.text.contains("(`--redis` only)")
+    }
+}
+
+/// The rows of the table under "## Metrics".
+fn metric_table() -> Vec<Row> {
+    let section = OPERATIONS.split("\n## Metrics\n").nth(1).expect("a Metrics section");
+    let section = section.split("\n## ").next().expect("section text");
+    let rows: Vec<Row> = section
+        .lines()
+        .filter(|line| line.starts_with("| `ssed_"))
+        .map(|line| {
+            let first_cell = line.split('|').nth(1).expect("first cell");
+            let names = first_cell
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|name| name.split('{').next().expect("name").to_owned())
+                .collect();
+            Row { names, text: line.to_owned() }
+        })
+        .collect();
+    assert!(rows.len() >= 10, "metric table rows: {}", rows.len());
+    rows
+}
+
+/// What `/metrics` emits: each family's name, with the label values of its
+/// samples (`reason="full"` gives `full`).
+fn emitted(addr: std::net::SocketAddr) -> BTreeMap<String, BTreeSet<String>> {
+    let answer = exchange_addr(addr, &get("/metrics"));
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    let body = answer.split_once("\r\n\r\n").expect("a body").1;
+    let mut families: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().expect("a name");
+            families.entry(name.to_owned()).or_default();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let sample = line.split(' ').next().expect("a sample");
+            let (name, labels) = sample.split_once('{').unwrap_or((sample, ""));
+            let values = families.get_mut(name).unwrap_or_else(|| panic!("sample without # TYPE: {line}"));
+            for label in labels.trim_end_matches('}').split(',').filter(|label| !label.is_empty()) {
+                let value = label.split_once('=').expect("label=value").1.trim_matches('"');
+                values.insert(value.to_owned());
+            }
+        }
+    }
+    families
+}
+
+/// Every emitted family has a row that lists its label values; every row
+/// that should be emitted (`redis_rows`: also those marked `--redis` only)
+/// is.
+fn check_table_against(families: &BTreeMap<String, BTreeSet<String>>, redis_rows: bool) {
+    let rows = metric_table();
+    let row_of = |name: &str| rows.iter().find(|row| row.names.iter().any(|named| named == name));
+    for (name, values) in families {
+        let row =
+            row_of(name).unwrap_or_else(|| panic!("/metrics emits {name}; docs/operations.md has no row"));
+        for value in values {
+            assert!(
+                row.text.contains(&format!("`{value}`")),
+                "{name} emits {value:?}; its row does not name it"
+            );
+        }
+        assert!(redis_rows || !row.redis_only(), "{name} is emitted without --redis but marked --redis only");
+    }
+    for row in &rows {
+        for name in &row.names {
+            // The ceiling is left out only where no OS limit could be read
+            // (no /proc): not on Linux.
+            if name == "ssed_os_connection_ceiling" && std::fs::metadata("/proc/self/limits").is_err() {
+                continue;
+            }
+            let expected = redis_rows || !row.redis_only();
+            assert_eq!(
+                families.contains_key(name),
+                expected,
+                "docs/operations.md lists {name}; emitted by this server: expected {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_metric_table_lists_exactly_what_metrics_emits() {
+    let server = run_binary(&[]);
+    check_table_against(&emitted(server.addr), false);
+}
+
+/// With `--redis`, the two Redis rows are emitted too. Nothing listens on
+/// port 1, so the Redis reader is down (`ssed_redis_up 0`) and keeps
+/// trying; the names are what this test compares.
+#[cfg(feature = "redis")]
+#[test]
+fn with_redis_the_metric_table_lists_exactly_what_metrics_emits() {
+    let server = run_binary(&["--redis", "redis://127.0.0.1:1"]);
+    let families = emitted(server.addr);
+    assert!(families.contains_key("ssed_redis_up"), "{families:?}");
+    check_table_against(&families, true);
+}
+
+/// The requests of the table in "What a full server answers", but streams.
+fn short_requests() -> [(&'static str, Vec<u8>); 6] {
+    let publish =
+        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer t0ken\r\nContent-Length: 2\r\n\r\nhi";
+    [
+        ("POST /publish", publish.as_bytes().to_vec()),
+        ("GET /metrics", get("/metrics")),
+        ("GET /healthz", get("/healthz")),
+        ("GET /", get("/")),
+        ("HEAD /sse", b"HEAD /sse HTTP/1.1\r\nHost: t\r\n\r\n".to_vec()),
+        ("OPTIONS *", b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n".to_vec()),
+    ]
+}
+
+/// A connection that has sent part of a request head: it holds a
+/// connection place until `--head-timeout`.
+fn half_request(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut socket = support::connect(addr);
+    socket.write_all(b"GET /healthz HTTP/1.1\r\n").expect("send a part of a head");
+    socket
+}
+
+#[test]
+fn a_full_server_answers_as_operations_md_says() {
+    let section = OPERATIONS.split("## What a full server answers").nth(1).expect("the section");
+    for row in ["| the stream places |", "| the connection places too |", "`503` with `Retry-After`"] {
+        assert!(section.contains(row), "the table has no {row:?}");
+    }
+    let server = run_binary(&[
+        "--quiet",
+        "--max-clients",
+        "1",
+        "--max-pending",
+        "4",
+        "--publish-token",
+        "t0ken",
+        "--head-timeout",
+        "30000",
+    ]);
+    let addr = server.addr;
+    let mut stream = support::connect(addr);
+    std::io::Write::write_all(&mut stream, &get("/sse")).expect("send");
+    support::read_until(&mut stream, "event: ping", 1);
+
+    // Row "the stream places": a stream request gets the busy stream...
+    let busy = exchange_addr(addr, &get("/events"));
+    assert_eq!(status_of(&busy), 200, "{busy}");
+    assert!(
+        busy.ends_with(": ssed is busy (server full, 1 of 1 streams in use); retry in 3000 ms\n\n"),
+        "{busy}"
+    );
+    // ...and everything else its answer: the publish is published.
+    for (what, request) in short_requests() {
+        let answer = exchange_addr(addr, &request);
+        let expected = if what.starts_with("OPTIONS") { 204 } else { 200 };
+        assert_eq!(status_of(&answer), expected, "{what} with the stream places full: {answer}");
+    }
+
+    // Row "the connection places too": requests that never finish their
+    // head take the --max-pending places, one more until a short request
+    // is refused (a place an earlier request held frees within moments).
+    let mut holders = Vec::new();
+    support::eventually(std::time::Duration::from_secs(10), "the connection places full", || {
+        holders.push(half_request(addr));
+        status_of(&exchange_addr(addr, &get("/healthz"))) == 503
+    });
+    let busy = exchange_addr(addr, &get("/sse"));
+    assert_eq!(status_of(&busy), 200, "{busy}");
+    assert!(
+        busy.ends_with(": ssed is busy (server full, 5 of 5 connections in use); retry in 3000 ms\n\n"),
+        "{busy}"
+    );
+    for (what, request) in short_requests() {
+        let answer = exchange_addr(addr, &request);
+        assert_eq!(status_of(&answer), 503, "{what} with the connection places full: {answer}");
+        assert!(answer.contains("\r\nRetry-After: 3\r\n"), "{what}: {answer}");
+    }
+
+    // Only the publish made while the pending places were free was published.
+    drop(holders);
+    let mut metrics = String::new();
+    support::eventually(std::time::Duration::from_secs(10), "places free again", || {
+        metrics = exchange_addr(addr, &get("/metrics"));
+        status_of(&metrics) == 200
+    });
+    assert!(metrics.contains("\nssed_events_published_total 1\n"), "{metrics}");
+}
+
+#[test]
+fn sigterm_ends_the_process_at_once_and_logs_nothing() {
+    use std::os::unix::process::ExitStatusExt;
+    let section = OPERATIONS.split("## Stopping and restarting").nth(1).expect("the section");
+    assert!(section.contains("ends the process at once"), "the section says what SIGTERM does");
+
+    let mut server = run_binary(&["--interval", "100"]);
+    let mut stream = support::connect(server.addr);
+    std::io::Write::write_all(&mut stream, &get("/sse")).expect("send");
+    support::read_until(&mut stream, "event: ping", 1);
+    server.line_with("-> 200 streaming");
+
+    support::signal(&server.child, "TERM");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "ssed still running 2 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert_eq!(status.signal(), Some(15), "ended by SIGTERM itself: {status:?}");
+    // Nothing logged: stderr ends with no line after the stream's start.
+    let after: Vec<String> = server.stderr.iter().collect();
+    assert!(after.is_empty(), "logged after SIGTERM: {after:?}");
+    // The client's stream ends (a browser then reconnects by itself).
+    support::read_to_close(&mut stream);
+}
