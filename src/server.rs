@@ -32,7 +32,9 @@ use crate::metrics::TurnedAway;
 #[cfg(feature = "redis")]
 use crate::redis::{self, RedisStream};
 use crate::refuse::{hand_over, start_refusal_thread, Refusal, Refusals, StopRefusals};
-use crate::state::{ConnectionSlot, RedisStatus, Shared};
+#[cfg(not(feature = "redis"))]
+use crate::state::RedisStatus;
+use crate::state::{ConnectionSlot, Shared};
 
 /// A bound listener, ready to [`run`](Server::run).
 pub struct Server {
@@ -83,7 +85,12 @@ impl Server {
             None if config.redis.is_some() => {
                 let url = config.redis.clone().ok_or_else(|| io::Error::other("no Redis URL"))?;
                 redis::check_auth(&url).map_err(io::Error::other)?;
-                let stream = Arc::new(RedisStream::new(url, config.redis_stream.clone(), config.history));
+                let stream = Arc::new(RedisStream::new(
+                    url,
+                    config.redis_stream.clone(),
+                    config.history,
+                    config.max_event_bytes,
+                ));
                 redis = Some(stream);
                 let upstream: Arc<dyn Upstream> =
                     redis.clone().ok_or_else(|| io::Error::other("no Redis"))?;
@@ -124,10 +131,10 @@ impl Server {
             (config.max_clients, config.max_pending) = (max_clients, max_pending);
         }
         #[cfg(feature = "redis")]
-        let redis_status = redis.as_ref().map(|_| Arc::new(RedisStatus::default()));
+        let redis_status = redis.as_ref().map(|stream| stream.status());
         #[cfg(feature = "redis")]
-        if let (Some(stream), Some(status)) = (&redis, &redis_status) {
-            stream.start_reader(&hub, Arc::clone(status), config.history);
+        if let Some(stream) = &redis {
+            stream.start_reader(&hub, config.history);
         }
         #[cfg(not(feature = "redis"))]
         let redis_status: Option<Arc<RedisStatus>> = None;

@@ -29,10 +29,12 @@ use crate::stack_text::StackText;
 /// How the link to Redis is doing (`--redis`), for `/metrics` and `/healthz`.
 #[derive(Default)]
 pub(crate) struct RedisStatus {
-    /// The reader is connected.
+    /// The reader's last command succeeded (not merely its connection).
     pub(crate) up: AtomicBool,
     /// Times the reader lost Redis and tried again.
     pub(crate) reconnects: AtomicU64,
+    /// Entries the reader skipped (over `--max-event-bytes`, or not events).
+    pub(crate) entries_skipped: AtomicU64,
 }
 
 /// State every connection thread shares with the accept loop.
@@ -85,10 +87,13 @@ impl Shared {
             live_connections: self.live_connections.load(Ordering::Acquire),
             max_clients: self.config.max_clients,
             os_ceiling: self.os_ceiling,
-            redis: self
-                .redis
-                .as_ref()
-                .map(|redis| (redis.up.load(Ordering::Relaxed), redis.reconnects.load(Ordering::Relaxed))),
+            redis: self.redis.as_ref().map(|redis| {
+                (
+                    redis.up.load(Ordering::Relaxed),
+                    redis.reconnects.load(Ordering::Relaxed),
+                    redis.entries_skipped.load(Ordering::Relaxed),
+                )
+            }),
             events_published: self.hub.published_count(),
         })
     }

@@ -143,12 +143,16 @@ fn id_parsing() {
 struct NoUpstream;
 
 impl Upstream for NoUpstream {
-    fn publish(&self, _: &str, _: Option<&str>, _: &str) -> io::Result<EventId> {
-        Err(io::ErrorKind::NotConnected.into())
+    fn publish(&self, _: &str, _: Option<&str>, _: &str) -> Result<EventId, PublishError> {
+        Err(PublishError::Unavailable(io::ErrorKind::NotConnected))
     }
 
     fn replay(&self, _: EventId, _: EventId, _: usize) -> io::Result<(Vec<Entry>, bool)> {
         Ok((Vec::new(), false))
+    }
+
+    fn never_given(&self, id: EventId) -> bool {
+        id.run > 1_000
     }
 }
 
