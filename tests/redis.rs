@@ -323,3 +323,206 @@ fn bad_urls_wrong_passwords_dead_and_garbage_servers() {
     let server = ssed(&url, &[]);
     publish(server.addr, "", "with the right password").expect("publish");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 18: the Redis link under outages, large and foreign entries, slow
+// and hostile servers. Each test fails on a226c5a.
+// ---------------------------------------------------------------------------
+
+impl Redis {
+    /// Sends `signal` (`STOP`, `CONT`) to this redis-server, checking first
+    /// that its PID is still ours.
+    fn signal(&mut self, signal: &str) {
+        assert!(matches!(self.child.try_wait(), Ok(None)), "redis-server exited");
+        assert!(support::is_ours(&self.child, &self.program), "PID {} is not our redis-server", self.child.id());
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    /// Runs commands straight on Redis, pipelined; their replies.
+    fn commands(&self, commands: &[Vec<Vec<u8>>]) -> Vec<ssed::resp::Reply> {
+        let mut socket = support::connect(SocketAddr::from(([127, 0, 0, 1], self.port)));
+        socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let mut bytes = Vec::new();
+        for command in commands {
+            let arguments: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+            ssed::resp::encode_command(&arguments, &mut bytes);
+        }
+        socket.write_all(&bytes).expect("send commands");
+        // The whole-buffer parser, so this file builds on older versions
+        // of ssed too (to see these tests fail there).
+        let (mut replies, mut unread, mut chunk) = (Vec::new(), Vec::new(), vec![0u8; 64 * 1024]);
+        while replies.len() < commands.len() {
+            match ssed::resp::parse_reply(&unread, &ssed::resp::Limits::default()).expect("a RESP reply") {
+                ssed::resp::Parsed::Whole(reply, used) => {
+                    replies.push(reply);
+                    unread.drain(..used);
+                }
+                ssed::resp::Parsed::Incomplete => {
+                    let read = socket.read(&mut chunk).expect("a reply from redis");
+                    assert!(read > 0, "redis closed");
+                    unread.extend_from_slice(&chunk[..read]);
+                }
+            }
+        }
+        replies
+    }
+
+    fn command(&self, arguments: &[&[u8]]) -> ssed::resp::Reply {
+        let command = arguments.iter().map(|argument| argument.to_vec()).collect();
+        self.commands(&[command]).remove(0)
+    }
+
+    /// Every `data` field in the stream `ssed`, oldest first.
+    fn stream_data(&self) -> Vec<String> {
+        use ssed::resp::Reply;
+        let Reply::Array(Some(entries)) = self.command(&[b"XRANGE", b"ssed", b"-", b"+"]) else {
+            return Vec::new();
+        };
+        let mut data = Vec::new();
+        for entry in entries {
+            let Reply::Array(Some(parts)) = entry else { continue };
+            let Some(Reply::Array(Some(fields))) = parts.get(1) else { continue };
+            for pair in fields.chunks(2) {
+                if let [Reply::Bulk(Some(name)), Reply::Bulk(Some(value))] = pair {
+                    if name == b"data" {
+                        data.push(String::from_utf8_lossy(value).into_owned());
+                    }
+                }
+            }
+        }
+        data
+    }
+}
+
+/// One sample of a running binary's `/metrics`.
+fn metric_of(addr: SocketAddr, sample: &str) -> u64 {
+    let text = support::exchange_addr(addr, &support::get("/metrics"));
+    let prefix = format!("{sample} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no sample {sample} in {text}"))
+}
+
+fn health_of(addr: SocketAddr) -> String {
+    support::exchange_addr(addr, &support::get("/healthz"))
+}
+
+/// What a stream said, in order: events and `missed` signals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Said {
+    Event(String, String),
+    Missed,
+}
+
+fn said(text: &str) -> Vec<Said> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            if block.lines().any(|line| line == "event: missed") {
+                return Some(Said::Missed);
+            }
+            let id = block.lines().find_map(|line| line.strip_prefix("id: "))?;
+            let data = block.lines().find_map(|line| line.strip_prefix("data: "))?;
+            Some(Said::Event(id.to_owned(), data.to_owned()))
+        })
+        .collect()
+}
+
+/// Every acknowledged `(id, data)` was received, or a `missed` came in its
+/// place: between the events received before and after it.
+fn assert_each_received_or_missed(acked: &[(String, String)], received: &[Said]) {
+    let id_of = |text: &str| ssed::EventId::parse(text).unwrap_or_else(|| panic!("an id: {text}"));
+    for (id, data) in acked {
+        let wanted = id_of(id);
+        if received.contains(&Said::Event(id.clone(), data.clone())) {
+            continue;
+        }
+        // Where it would have been: after every received event older than it.
+        let place = received
+            .iter()
+            .rposition(|item| matches!(item, Said::Event(other, _) if id_of(other) < wanted))
+            .map_or(0, |at| at + 1);
+        let next_event = received[place..]
+            .iter()
+            .position(|item| matches!(item, Said::Event(..)))
+            .map_or(received.len(), |offset| place + offset);
+        assert!(
+            received[place..next_event].contains(&Said::Missed),
+            "{id} {data:?} neither received nor told missed; received around it: {:?}",
+            &received[place.saturating_sub(2)..(next_event + 2).min(received.len())]
+        );
+    }
+}
+
+/// Publishes `data`, again after a 503 (nothing was published) up to 20
+/// times, as a careful publisher does; its id.
+fn publish_retrying_refusals(addr: SocketAddr, data: &str) -> String {
+    for _ in 0..20 {
+        match publish(addr, "", data) {
+            Ok(id) => return id,
+            Err(answer) if answer.starts_with("HTTP/1.1 503") => std::thread::sleep(Duration::from_millis(50)),
+            Err(answer) => panic!("{answer}"),
+        }
+    }
+    panic!("{data:?} refused 20 times")
+}
+
+#[test]
+fn entries_trimmed_while_the_reader_backs_off_are_told_missed_never_silently_lost() {
+    let Some(mut redis) = Redis::start("trimmed", &["--appendonly", "yes", "--appendfsync", "always"]) else {
+        return;
+    };
+    // A publishes and trims the stream to about 50 entries; B's client
+    // watches, with room in memory for everything.
+    let a = ssed(&redis.url(), &["--history", "50"]);
+    let b = ssed(&redis.url(), &["--history", "5000"]);
+    let mut client = Client::open(b.addr, "/events", None);
+    let mut acked = Vec::new();
+    for n in 0..20 {
+        acked.push((publish(a.addr, "", &format!("before {n}")).expect("publish"), format!("before {n}")));
+    }
+    client.until("before 19");
+    // Killed while publishing: some publishes fail, none is lied about.
+    let addr = a.addr;
+    let publishing = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for n in 0..400 {
+            if let Ok(id) = publish(addr, "", &format!("during {n}")) {
+                acked.push((id, format!("during {n}")));
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    redis.kill();
+    acked.extend(publishing.join().expect("publisher"));
+    // B's reader fails at 0, 0.1, 0.3, 0.7, 1.5 and 3.1 s, then sleeps 3.2 s.
+    support::eventually(Duration::from_secs(15), "B's reader backing off", || {
+        metric_of(b.addr, "ssed_redis_reconnects_total") >= 6
+    });
+    redis.restart();
+    for n in 0..400 {
+        let data = format!("after {n}");
+        acked.push((publish_retrying_refusals(a.addr, &data), data));
+    }
+    assert_eq!(metric_of(b.addr, "ssed_redis_up"), 0, "B's reader came back before the publishes ended");
+    let (last_id, last) = acked.last().expect("acked").clone();
+    let text = {
+        client.until(&last);
+        client.text.clone()
+    };
+    let received = said(&text);
+    assert!(received.contains(&Said::Event(last_id, last)));
+    assert!(received.contains(&Said::Missed), "the trim went unsaid");
+    assert_each_received_or_missed(&acked, &received);
+    let logged = b.line_with("were trimmed from ssed before this server read them");
+    assert!(logged.contains("every stream is told `missed`"), "{logged}");
+    // A client that comes back with an id from before the gap is told too.
+    let before_gap = &acked[19].0;
+    let (_, missed) = Client::open(b.addr, "/events", Some(before_gap)).until_owned("after 399");
+    assert!(missed, "a replay across the gap without missed");
+}
