@@ -89,7 +89,10 @@ fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry,
     for pair in fields.chunks(2) {
         let [Reply::Bulk(Some(name)), value] = pair else { continue };
         let value = match value {
-            Reply::Bulk(Some(value)) => String::from_utf8_lossy(value).into_owned(),
+            Reply::Bulk(Some(value)) => match std::str::from_utf8(value) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(value).into_owned(),
+            },
             // Too long to be kept: only its length came through.
             Reply::Oversized(length) if name == b"data" => return Err(Skipped::TooLarge(*length)),
             Reply::Oversized(_) => return Err(Skipped::NotAnEvent),

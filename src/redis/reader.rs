@@ -39,34 +39,51 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 struct Health<'a> {
     stream: &'a RedisStream,
     status: &'a RedisStatus,
-    outage_logged: bool,
+    /// The kind of error this outage was logged with, while it lasts.
+    outage_logged: Option<String>,
     backoff: Duration,
+}
+
+/// The kind of a link error, for telling whether an outage changed cause:
+/// the I/O error kind, or Redis's error code (`WRONGPASS`, `NOAUTH`).
+fn cause_kind(error: &LinkError) -> String {
+    match error {
+        LinkError::Io(error) => format!("{:?}", error.kind()),
+        LinkError::Refused(text) => text.split(' ').next().unwrap_or_default().to_owned(),
+        LinkError::Protocol(_) => "protocol".to_owned(),
+        LinkError::Unexpected(what) => (*what).to_owned(),
+    }
 }
 
 impl Health<'_> {
     /// A command succeeded: Redis is up, and an outage is over.
     fn command_succeeded(&mut self) {
-        if !self.status.up.swap(true, Ordering::Relaxed) && self.outage_logged {
+        if !self.status.up.swap(true, Ordering::Relaxed) && self.outage_logged.take().is_some() {
             log(format_args!(
                 "redis {} reachable again; resuming after the last event delivered",
                 self.stream.url
             ));
-            self.outage_logged = false;
         }
         self.backoff = FIRST_BACKOFF;
     }
 
-    /// The link failed: one line per outage, naming the first cause; then
-    /// the pause before the next attempt.
+    /// The link failed: one line per outage, naming its cause (and one
+    /// more if the cause changes, say from a closed connection to a
+    /// refused password); then the pause before the next attempt.
     fn failed(&mut self, error: &LinkError) {
         self.status.up.store(false, Ordering::Relaxed);
-        if !self.outage_logged {
-            let state = if matches!(error, LinkError::Io(_)) { "unreachable" } else { "failing" };
+        let kind = cause_kind(error);
+        if self.outage_logged.as_ref() != Some(&kind) {
+            let state = match (&self.outage_logged, error) {
+                (Some(_), _) => "still failing, now",
+                (None, LinkError::Io(_)) => "unreachable",
+                (None, _) => "failing",
+            };
             log(format_args!(
                 "redis {} {state} ({error}); streams stay up, publishes are refused; retrying",
                 self.stream.url
             ));
-            self.outage_logged = true;
+            self.outage_logged = Some(kind);
         }
         self.status.reconnects.fetch_add(1, Ordering::Relaxed);
         thread::sleep(self.backoff);
@@ -100,7 +117,7 @@ impl RedisStream {
     fn read_forever(&self, hub: &Weak<Hub>, history: usize) {
         let status = Arc::clone(&self.status);
         let mut health =
-            Health { stream: self, status: &status, outage_logged: false, backoff: FIRST_BACKOFF };
+            Health { stream: self, status: &status, outage_logged: None, backoff: FIRST_BACKOFF };
         let mut position = Position { last: None, gap_told_after: None };
         while hub.strong_count() > 0 {
             let error = match Link::connect(&self.url, self.limits, COMMAND_TIMEOUT) {
@@ -188,6 +205,10 @@ impl RedisStream {
         health: &mut Health<'_>,
     ) -> Result<EventId, LinkError> {
         let key = self.key.as_bytes();
+        // Asked first: an entry added after this answer has a newer id, and
+        // is read by the first XREAD even if the pages below miss it.
+        let newest_given = self.facts(link)?.and_then(|facts| facts.last_generated);
+        health.command_succeeded();
         let mut newest: Option<EventId> = None;
         let mut pages: Vec<Page> = Vec::new();
         let mut events = 0;
@@ -206,15 +227,9 @@ impl RedisStream {
             before = format!("({oldest}");
             pages.push(page);
         }
-        let last = match newest {
-            Some(newest) => newest,
-            // Empty: follow from the newest id the stream ever gave, so
-            // what is added from now on counts as new.
-            None => {
-                let facts = self.facts(link)?;
-                facts.and_then(|facts| facts.last_generated).unwrap_or(EventId { run: 0, seq: 0 })
-            }
-        };
+        // Empty: follow from the newest id the stream had given, so what
+        // was added since counts as new.
+        let last = newest.or(newest_given).unwrap_or(EventId { run: 0, seq: 0 });
         let hub = hub.upgrade().ok_or(LinkError::Unexpected("server gone"))?;
         for mut page in pages.into_iter().rev() {
             self.count_skipped(&page);
