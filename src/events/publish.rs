@@ -57,9 +57,12 @@ pub(crate) enum PublishRefusal {
     DataNotUtf8,
     /// `?topic=` breaks the topic name rule.
     BadTopic(TopicError),
-    /// The event could not be stored (the journal's disk is full): 503
-    /// with `Retry-After`, and nothing was published.
+    /// The event could not be stored (the journal's disk is full, Redis
+    /// unreachable): 503 with `Retry-After`, and nothing was published.
     Unavailable(std::io::ErrorKind),
+    /// The event went to Redis and no answer came in time: 504; it may be
+    /// published, and a retry may publish it twice.
+    OutcomeUnknown(std::io::ErrorKind),
     /// The body did not arrive within `--head-timeout`.
     BodyTimedOut {
         /// `--head-timeout` in ms.
@@ -91,6 +94,7 @@ impl PublishRefusal {
             }
             PublishRefusal::BodyTimedOut { .. } => 408,
             PublishRefusal::Unavailable(_) => 503,
+            PublishRefusal::OutcomeUnknown(_) => 504,
         }
     }
 }
@@ -115,6 +119,12 @@ impl fmt::Display for PublishRefusal {
             PublishRefusal::Unavailable(kind) => {
                 write!(f, "could not store the event ({kind}); nothing was published")
             }
+            PublishRefusal::OutcomeUnknown(kind) => {
+                write!(
+                    f,
+                    "no answer from Redis in time ({kind}); outcome unknown, a retry may duplicate the event"
+                )
+            }
             PublishRefusal::BodyTimedOut { limit_ms } => write!(f, "body not received within {limit_ms} ms"),
         }
     }
@@ -128,6 +138,7 @@ impl From<PublishError> for PublishRefusal {
             }
             PublishError::BadEventName(error) => PublishRefusal::BadEventName(EventNameError::Field(error)),
             PublishError::Unavailable(kind) => PublishRefusal::Unavailable(kind),
+            PublishError::OutcomeUnknown(kind) => PublishRefusal::OutcomeUnknown(kind),
         }
     }
 }

@@ -30,7 +30,7 @@ pub(crate) enum TurnedAway {
 }
 
 /// The statuses ssed answers bad or unserved requests with.
-const ERROR_STATUSES: [u16; 12] = [400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 505];
+const ERROR_STATUSES: [u16; 13] = [400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 504, 505];
 
 /// All counters of one server.
 #[derive(Default)]
@@ -51,8 +51,9 @@ pub(crate) struct Gauges {
     pub(crate) live_connections: usize,
     pub(crate) max_clients: usize,
     pub(crate) os_ceiling: Option<usize>,
-    /// With `--redis`: the reader is connected, and its reconnects.
-    pub(crate) redis: Option<(bool, u64)>,
+    /// With `--redis`: the reader's commands succeed, its reconnects, and
+    /// the entries it skipped.
+    pub(crate) redis: Option<(bool, u64, u64)>,
     pub(crate) events_published: u64,
     pub(crate) topics_followed: usize,
     pub(crate) deliveries: u64,
@@ -182,13 +183,24 @@ impl Metrics {
             .zip(&self.error_answers)
             .map(|(status, counter)| (format!("{{status=\"{status}\"}}"), read(counter)))
             .collect();
-        if let Some((up, reconnects)) = gauges.redis {
-            family("ssed_redis_up", "gauge", "1 while the Redis reader is connected.", &one(u64::from(up)));
+        if let Some((up, reconnects, skipped)) = gauges.redis {
+            family(
+                "ssed_redis_up",
+                "gauge",
+                "1 while the Redis reader's commands succeed.",
+                &one(u64::from(up)),
+            );
             family(
                 "ssed_redis_reconnects_total",
                 "counter",
                 "Times the Redis reader lost Redis and tried again.",
                 &one(reconnects),
+            );
+            family(
+                "ssed_redis_entries_skipped_total",
+                "counter",
+                "Redis stream entries the reader skipped: over --max-event-bytes, or not events.",
+                &one(skipped),
             );
         }
         family(
@@ -221,7 +233,7 @@ mod tests {
             live_connections: 3,
             max_clients: 512,
             os_ceiling: Some(960),
-            redis: Some((true, 2)),
+            redis: Some((true, 2, 0)),
             events_published: 9,
             topics_followed: 2,
             deliveries: 7,

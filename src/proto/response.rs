@@ -42,6 +42,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
@@ -231,7 +232,7 @@ mod tests {
 
     #[test]
     fn every_status_sent_has_a_reason_phrase() {
-        for status in [100, 200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 505] {
+        for status in [100, 200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 504, 505] {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
     }

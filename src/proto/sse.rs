@@ -217,7 +217,10 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let current = rest?;
-        match current.find(['\r', '\n']) {
+        // A byte search: CR and LF are ASCII, so every place found is a
+        // char boundary, and it is many times faster than a char search
+        // where the code is not optimised (tests, debug builds).
+        match current.as_bytes().iter().position(|&byte| byte == b'\r' || byte == b'\n') {
             None => {
                 rest = None;
                 Some(current)

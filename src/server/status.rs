@@ -30,7 +30,7 @@ pub(crate) fn metrics_text(shared: &Shared, hub: &Hub) -> String {
         live_connections: shared.live_connections.load(Ordering::Acquire),
         max_clients: shared.config.limits.max_clients,
         os_ceiling: shared.os_ceiling,
-        redis: hub.upstream_health().map(|health| (health.up, health.reconnects)),
+        redis: hub.upstream_health().map(|health| (health.up, health.reconnects, health.entries_skipped)),
         events_published: hub.published_count(),
     })
 }

@@ -411,6 +411,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
 pub mod browser;
 pub mod heads;
 pub mod nginx;
+pub mod redis_client;
 
 /// One sample of the server's `/metrics`, e.g.
 /// `metric(&server, "ssed_disconnects_total{reason=\"client_closed\"}")`.

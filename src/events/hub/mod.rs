@@ -20,6 +20,7 @@
 //! same lock, so a new stream's replay and its live frames meet with no gap
 //! and no duplicate.
 
+mod gap;
 mod mailbox;
 mod publisher;
 mod subscribe;
@@ -49,11 +50,17 @@ pub(crate) trait Store: Send {
 /// the one that published included, through [`Hub::deliver`].
 pub(crate) trait Upstream: Send + Sync {
     /// Appends one event to the shared stream; its id once it is there.
-    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> io::Result<EventId>;
+    /// [`PublishError::Unavailable`] when it surely is not there,
+    /// [`PublishError::OutcomeUnknown`] when it may be.
+    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> Result<EventId, PublishError>;
     /// The newest entries after `after` up to `through`, at most `count`,
     /// oldest first; and whether some after `after` are gone (trimmed from
     /// the stream, or more than `count`).
     fn replay(&self, after: EventId, through: EventId, count: usize) -> io::Result<(Vec<Entry>, bool)>;
+    /// Whether `id` (newer than any this server delivered) was never given
+    /// by the shared stream: a client's guess, or an id from elsewhere.
+    /// `false` when the stream cannot say.
+    fn never_given(&self, id: EventId) -> bool;
     /// Whether the link is up, and how often it was lost, for `/metrics`
     /// and `/healthz`.
     fn health(&self) -> UpstreamHealth;
@@ -66,6 +73,8 @@ pub(crate) struct UpstreamHealth {
     pub(crate) up: bool,
     /// Times it was lost and tried again.
     pub(crate) reconnects: u64,
+    /// Entries skipped: over `--max-event-bytes`, or not events.
+    pub(crate) entries_skipped: u64,
 }
 
 /// One event as a store or a shared stream hands it back.
@@ -247,9 +256,7 @@ impl Hub {
         }
         if let Some(upstream) = &self.upstream {
             // The shared stream orders events; delivery comes back from it.
-            let id = upstream
-                .publish(topic.as_str(), event.map(|name| name.as_str()), data)
-                .map_err(|error| PublishError::Unavailable(error.kind()))?;
+            let id = upstream.publish(topic.as_str(), event.map(|name| name.as_str()), data)?;
             self.lock().published += 1;
             return Ok(id);
         }

@@ -51,6 +51,10 @@ pub enum PublishError {
     /// The event could not be stored (the journal's disk is full, say):
     /// nothing was published; try again later.
     Unavailable(io::ErrorKind),
+    /// The event went to the shared stream (`--redis`) and no answer came
+    /// in time: it may be published or not, and a retry may publish it
+    /// twice.
+    OutcomeUnknown(io::ErrorKind),
     /// The data, as sent (every line break counted as the 7 bytes of the
     /// `\ndata: ` it becomes), is over `--max-event-bytes`.
     TooLarge {
@@ -66,6 +70,9 @@ impl fmt::Display for PublishError {
         match self {
             PublishError::BadEventName(error) => write!(f, "bad event name: {error}"),
             PublishError::Unavailable(kind) => write!(f, "could not store the event: {kind}"),
+            PublishError::OutcomeUnknown(kind) => {
+                write!(f, "no answer from the shared stream ({kind}): outcome unknown, a retry may duplicate")
+            }
             PublishError::TooLarge { bytes, limit } => {
                 write!(f, "event data is {bytes} bytes as sent, over the limit of {limit}")
             }
@@ -95,7 +102,9 @@ impl Publisher {
     /// # Errors
     ///
     /// [`PublishError`] for a name with a line break or NUL, or data over
-    /// `--max-event-bytes` as sent; nothing is published then.
+    /// `--max-event-bytes` as sent, or an event that could not be stored;
+    /// nothing is published then. With `--redis`, also
+    /// [`PublishError::OutcomeUnknown`]: the event may have been published.
     pub fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
         self.hub.publish(&self.topic, event, data)
     }

@@ -74,8 +74,19 @@ impl Hub {
         topics: Topics,
         last_event_id: Option<&str>,
     ) -> (Subscription<'_>, Replay) {
-        let mut inner = self.lock();
         let parsed = last_event_id.map(EventId::parse);
+        // An id newer than any this server delivered: another server may
+        // have given it (its reader is ahead of this one's), or none did (a
+        // guess, an id of another stream). The shared stream tells, asked
+        // outside the lock; one never given is answered like an unknown id
+        // without a shared stream: `missed`, the history, then live events.
+        let never_given = match (&self.upstream, parsed) {
+            (Some(upstream), Some(Some(id))) if self.last_id().is_none_or(|last| id > last) => {
+                upstream.never_given(id)
+            }
+            _ => false,
+        };
+        let mut inner = self.lock();
         // Memory answers "what came after this id" when no event after it has
         // left the history; with a shared stream, memory only holds what
         // this server delivered, so the id must be within what it retains.
@@ -85,6 +96,7 @@ impl Hub {
         };
         let source = match parsed {
             None => Source::Memory { from: inner.history.len(), missed: false },
+            Some(Some(_)) if never_given => Source::Memory { from: 0, missed: true },
             Some(Some(id)) if self.upstream.is_some() && !covered(id) => match inner.last_id {
                 Some(through) => Source::Upstream { after: id, through },
                 None => Source::Memory { from: 0, missed: true },
@@ -114,7 +126,9 @@ impl Hub {
         // server's reader has not delivered yet: what arrives up to it, the
         // client has already.
         let skip_through = match parsed {
-            Some(Some(id)) if self.upstream.is_some() && inner.last_id.is_none_or(|last| id > last) => {
+            Some(Some(id))
+                if self.upstream.is_some() && !never_given && inner.last_id.is_none_or(|last| id > last) =>
+            {
                 Some(id)
             }
             _ => None,

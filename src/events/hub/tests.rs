@@ -143,16 +143,20 @@ fn id_parsing() {
 struct NoUpstream;
 
 impl Upstream for NoUpstream {
-    fn publish(&self, _: &str, _: Option<&str>, _: &str) -> io::Result<EventId> {
-        Err(io::ErrorKind::NotConnected.into())
+    fn publish(&self, _: &str, _: Option<&str>, _: &str) -> Result<EventId, PublishError> {
+        Err(PublishError::Unavailable(io::ErrorKind::NotConnected))
     }
 
     fn replay(&self, _: EventId, _: EventId, _: usize) -> io::Result<(Vec<Entry>, bool)> {
         Ok((Vec::new(), false))
     }
 
+    fn never_given(&self, id: EventId) -> bool {
+        id.run > 1_000
+    }
+
     fn health(&self) -> UpstreamHealth {
-        UpstreamHealth { up: false, reconnects: 0 }
+        UpstreamHealth { up: false, reconnects: 0, entries_skipped: 0 }
     }
 }
 
@@ -180,4 +184,30 @@ fn a_client_ahead_of_this_servers_reader_gets_nothing_twice() {
     // Publishing with the stream away is refused, not dropped.
     let refused = hub.publisher().publish(None, "x");
     assert_eq!(refused, Err(PublishError::Unavailable(io::ErrorKind::NotConnected)));
+}
+
+#[test]
+fn a_gap_in_the_shared_stream_tells_every_stream_missed_once_unless_its_client_had_it_all() {
+    let hub = Arc::new(Hub::with_upstream(8, 100, Arc::new(NoUpstream)));
+    let entry = |seq: u64| Entry {
+        id: EventId { run: 1, seq },
+        topic: topic("room/a"),
+        event: None,
+        data: format!("e{seq}"),
+    };
+    hub.deliver(entry(1));
+    let room = Topics::Some(vec![topic("room/a"), topic("room/b")]);
+    let (in_two_topics, _) = hub.subscribe(room, None);
+    let (everything, _) = hub.subscribe(Topics::All, None);
+    // This client saw up to 1-9 on another server.
+    let (ahead, _) = hub.subscribe(Topics::All, Some("1-9"));
+    hub.entries_gone(EventId { run: 1, seq: 1 }, Some(EventId { run: 1, seq: 5 }));
+    hub.deliver(entry(5));
+    let told = "event: missed\ndata: 1-1\n\n";
+    assert_eq!(queued(&in_two_topics.mailbox), [told, "id: 1-5\ndata: e5\n\n"]);
+    assert_eq!(queued(&everything.mailbox), [told, "id: 1-5\ndata: e5\n\n"]);
+    assert!(queued(&ahead.mailbox).is_empty());
+    // Memory no longer answers for ids before the gap.
+    let (_, replay) = hub.subscribe(Topics::All, Some("1-1"));
+    assert!(replay.frames.is_empty());
 }

@@ -9,79 +9,130 @@
 //!
 //! A publish is acknowledged only after Redis answered `XADD`; Redis gives
 //! the id and the order, and every server (the publishing one included)
-//! delivers in that order from its reader. When Redis goes away, streams
-//! stay up; publishes are refused (503); the reader reconnects with capped
-//! backoff and resumes after the last id it delivered, so nothing is lost
-//! or sent twice. Logged once when Redis goes and once when it is back.
+//! delivers in that order from its reader. A publish whose `XADD` was sent
+//! but got no answer in time is answered `504` (its outcome is unknown: a
+//! retry may publish it twice), never "nothing was published". When Redis
+//! goes away, streams stay up; publishes are refused (503); the reader
+//! reconnects with capped backoff and resumes after the last id it read,
+//! so nothing is sent twice, and if entries after that id were trimmed
+//! meanwhile every stream is told `missed`. Logged once when Redis goes and
+//! once when it is back.
+//!
+//! Replies are read in pages sized by `--max-event-bytes` (see
+//! [`reply_limits`]), so one reply is bounded; an entry over the limit is
+//! skipped, logged once and counted (`ssed_redis_entries_skipped_total`).
 
+mod entries;
 mod link;
+mod publishing;
+mod reader;
 pub(crate) mod resp;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::thread;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use entries::{facts_of, page_of};
 use link::{Link, LinkError, COMMAND_TIMEOUT};
-
-use resp::Reply;
+use publishing::PublishLinks;
 
 use crate::config::{RedisOptions, RedisUrl};
-use crate::events::hub::{Entry, EventId, Hub, Upstream, UpstreamHealth};
+use crate::events::hub::{Entry, EventId, Hub, PublishError, Upstream, UpstreamHealth};
 use crate::ops::log::log;
-use crate::proto::topic::TopicName;
+use resp::{Limits, REPLY_ELEMENT_BYTES};
 
-/// How long one `XREAD` blocks in Redis before it asks again.
-const BLOCK_MS: &str = "1000";
-/// The longest pause between two attempts to reach Redis.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// What one entry may take in a reply besides its data: its id, topic and
+/// event name, field names and RESP framing.
+const ENTRY_OVERHEAD_BYTES: usize = 16 * 1024;
+/// What one page of entries is sized to hold.
+const PAGE_BYTES: usize = 8 << 20;
+/// Most entries asked for at once.
+const MAX_PAGE_ENTRIES: usize = 256;
+/// An id whose time is this far ahead of the clock was never given.
+const FUTURE_SLACK_MS: u64 = 60_000;
 
 /// The shared stream, as the hub's [`Upstream`].
 pub(crate) struct RedisStream {
     url: RedisUrl,
     key: String,
     max_len: String,
-    publishing: Mutex<Option<Link>>,
-    status: RedisStatus,
+    max_event_bytes: usize,
+    /// Entries asked for by one `XREAD` or `XRANGE`.
+    page_entries: usize,
+    limits: Limits,
+    publishing: PublishLinks,
+    status: Arc<RedisStatus>,
 }
 
 /// How the link to Redis is doing, for `/metrics` and `/healthz`.
 #[derive(Default)]
-struct RedisStatus {
-    /// The reader is connected.
-    up: AtomicBool,
+pub(crate) struct RedisStatus {
+    /// The reader's last command succeeded (not merely its connection).
+    pub(crate) up: AtomicBool,
     /// Times the reader lost Redis and tried again.
-    reconnects: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    /// Entries the reader skipped (over `--max-event-bytes`, or not events).
+    pub(crate) entries_skipped: AtomicU64,
 }
 
 /// A hub fed by the Redis stream of `options`, its reader started.
 ///
 /// # Errors
 ///
-/// Redis refusing the URL's password (see [`check_auth`]).
+/// Redis refusing the URL's password, or requiring one the URL lacks (see
+/// [`check_auth`]).
 pub(crate) fn open_hub(
     options: &RedisOptions,
     history: usize,
     max_event_bytes: usize,
 ) -> io::Result<Arc<Hub>> {
     check_auth(&options.url).map_err(io::Error::other)?;
-    let stream = Arc::new(RedisStream::new(options.url.clone(), options.stream.clone(), history));
+    let stream =
+        Arc::new(RedisStream::new(options.url.clone(), options.stream.clone(), history, max_event_bytes));
     let upstream: Arc<dyn Upstream> = Arc::clone(&stream) as Arc<dyn Upstream>;
     let hub = Arc::new(Hub::with_upstream(history, max_event_bytes, upstream));
     stream.start_reader(&hub, history);
     Ok(hub)
 }
 
-/// Checks that Redis takes the URL's password, once, at start. Redis not
-/// reachable yet is fine (the reader keeps trying); a refused `AUTH` is
-/// not, since no retry mends it.
+/// Entries per page, and the limits of one reply, for events of up to
+/// `max_event_bytes`: a page of entries of that size fits twice over, and
+/// a longer string (another program's entry) is read past, not kept.
+pub(crate) fn reply_limits(max_event_bytes: usize) -> (usize, Limits) {
+    let entry_bytes = max_event_bytes.saturating_add(ENTRY_OVERHEAD_BYTES);
+    let page_entries = (PAGE_BYTES / entry_bytes).clamp(1, MAX_PAGE_ENTRIES);
+    let limits = Limits {
+        // Redis's own bound on a bulk string (proto-max-bulk-len).
+        max_bulk_bytes: 512 << 20,
+        max_array_len: 1 << 20,
+        max_depth: 8,
+        max_line_bytes: 16 * 1024,
+        keep_bulk_bytes: max_event_bytes.max(4096),
+        max_reply_bytes: page_entries
+            .saturating_mul(entry_bytes)
+            .saturating_mul(2)
+            .saturating_add(64 * REPLY_ELEMENT_BYTES * page_entries)
+            .saturating_add(1 << 20),
+    };
+    (page_entries, limits)
+}
+
+/// Checks, once, at start, that Redis takes the URL's password, or that
+/// it needs none. Redis not reachable yet is fine (the reader keeps
+/// trying); a refused or missing password is not, since no retry mends it.
 ///
 /// # Errors
 ///
 /// The refusal, as a one-line message without the password.
 pub(crate) fn check_auth(url: &RedisUrl) -> Result<(), String> {
-    match Link::connect(url) {
+    let checked = Link::connect(url, Limits::default(), COMMAND_TIMEOUT)
+        .and_then(|mut link| link.call(&[b"PING"], COMMAND_TIMEOUT));
+    match checked {
+        Err(error) if error.is_password_missing() => Err(format!(
+            "redis {url}: Redis requires a password and the URL has none ({error}); \
+             give it as redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port"
+        )),
         Err(error) if error.is_auth() => Err(format!("redis {url}: AUTH refused ({error})")),
         Err(error) => {
             log(format_args!("redis {url} unreachable at start ({error}); starting anyway, retrying"));
@@ -92,133 +143,25 @@ pub(crate) fn check_auth(url: &RedisUrl) -> Result<(), String> {
 }
 
 impl RedisStream {
-    /// The stream `key` at `url`, trimmed to about `history` entries.
-    pub(crate) fn new(url: RedisUrl, key: String, history: usize) -> RedisStream {
+    /// The stream `key` at `url`, trimmed to about `history` entries, with
+    /// events of up to `max_event_bytes`.
+    pub(crate) fn new(url: RedisUrl, key: String, history: usize, max_event_bytes: usize) -> RedisStream {
+        let (page_entries, limits) = reply_limits(max_event_bytes);
         RedisStream {
             url,
             key,
             max_len: history.to_string(),
-            publishing: Mutex::new(None),
-            status: RedisStatus::default(),
-        }
-    }
-
-    /// Starts the one reader that feeds `hub` from the stream.
-    pub(crate) fn start_reader(self: &Arc<RedisStream>, hub: &Arc<Hub>, history: usize) {
-        let (stream, hub) = (Arc::clone(self), Arc::downgrade(hub));
-        let spawned = thread::Builder::new()
-            .name("ssed-redis".to_owned())
-            .stack_size(256 * 1024)
-            .spawn(move || stream.read_forever(&hub, history));
-        if let Err(error) = spawned {
-            log(format_args!("redis: could not start the reader thread: {error}"));
-        }
-    }
-
-    /// Reads the stream into the hub until the hub is gone, reconnecting
-    /// with capped backoff.
-    fn read_forever(&self, hub: &Weak<Hub>, history: usize) {
-        let status = &self.status;
-        let mut backoff = Duration::from_millis(100);
-        let mut down_since_logged = false;
-        while hub.strong_count() > 0 {
-            let error = match Link::connect(&self.url) {
-                Ok(mut link) => {
-                    status.up.store(true, Ordering::Relaxed);
-                    if down_since_logged {
-                        log(format_args!(
-                            "redis {} reachable again; resuming after the last event delivered",
-                            self.url
-                        ));
-                        down_since_logged = false;
-                    }
-                    backoff = Duration::from_millis(100);
-                    self.read_until_error(&mut link, hub, history)
-                }
-                Err(error) => error,
-            };
-            status.up.store(false, Ordering::Relaxed);
-            if hub.strong_count() == 0 {
-                return;
-            }
-            if !down_since_logged {
-                log(format_args!(
-                    "redis {} unreachable ({error}); streams stay up, publishes are refused; retrying",
-                    self.url
-                ));
-                down_since_logged = true;
-            }
-            status.reconnects.fetch_add(1, Ordering::Relaxed);
-            thread::sleep(backoff);
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-
-    /// Fills an empty hub with the newest entries, then follows the stream.
-    fn read_until_error(&self, link: &mut Link, hub: &Weak<Hub>, history: usize) -> LinkError {
-        let key = self.key.as_bytes();
-        let Some(first_hub) = hub.upgrade() else { return LinkError::Unexpected("server gone") };
-        let mut last = first_hub.last_id();
-        drop(first_hub);
-        if last.is_none() {
-            let count = history.to_string();
-            match link.call(&[b"XREVRANGE", key, b"+", b"-", b"COUNT", count.as_bytes()], COMMAND_TIMEOUT) {
-                Ok(reply) => {
-                    let mut entries = entries_of(reply);
-                    entries.reverse();
-                    last = Some(entries.last().map_or(EventId { run: 0, seq: 0 }, |entry| entry.id));
-                    if let Some(hub) = hub.upgrade() {
-                        entries.into_iter().for_each(|entry| hub.deliver(entry));
-                    }
-                }
-                Err(error) => return error,
-            }
-        }
-        let wait = COMMAND_TIMEOUT + Duration::from_millis(1000);
-        loop {
-            let after = last.map_or_else(|| "0-0".to_owned(), |id| id.to_string());
-            let reply = link.call(
-                &[
-                    b"XREAD",
-                    b"COUNT",
-                    b"256",
-                    b"BLOCK",
-                    BLOCK_MS.as_bytes(),
-                    b"STREAMS",
-                    key,
-                    after.as_bytes(),
-                ],
-                wait,
-            );
-            let reply = match reply {
-                Ok(reply) => reply,
-                Err(error) => return error,
-            };
-            let Some(hub) = hub.upgrade() else { return LinkError::Unexpected("server gone") };
-            // [[key, [entries…]]], or null when BLOCK passed without one.
-            if let Reply::Array(Some(streams)) = reply {
-                for stream in streams {
-                    if let Reply::Array(Some(mut parts)) = stream {
-                        if parts.len() == 2 {
-                            for entry in entries_of(parts.remove(1)) {
-                                last = Some(entry.id);
-                                hub.deliver(entry);
-                            }
-                        }
-                    }
-                }
-            }
+            max_event_bytes,
+            page_entries,
+            limits,
+            publishing: PublishLinks::new(),
+            status: Arc::new(RedisStatus::default()),
         }
     }
 }
 
 impl Upstream for RedisStream {
-    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> io::Result<EventId> {
-        let mut publishing = self.publishing.lock().unwrap_or_else(PoisonError::into_inner);
-        if publishing.is_none() {
-            *publishing = Some(Link::connect(&self.url).map_err(as_io)?);
-        }
-        let Some(link) = publishing.as_mut() else { return Err(io::ErrorKind::NotConnected.into()) };
+    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
         let mut arguments: Vec<&[u8]> = vec![
             b"XADD",
             self.key.as_bytes(),
@@ -233,49 +176,37 @@ impl Upstream for RedisStream {
             arguments.extend_from_slice(&[b"event", event.as_bytes()]);
         }
         arguments.extend_from_slice(&[b"data", data.as_bytes()]);
-        // No retry on failure: a command whose reply was lost may have been
-        // done, and a second XADD would publish the event twice. The
-        // publish is refused; the next one connects again.
-        let reply = link.call(&arguments, COMMAND_TIMEOUT);
-        let id = match &reply {
-            Ok(Reply::Bulk(Some(id))) => std::str::from_utf8(id).ok().and_then(EventId::parse),
-            _ => None,
-        };
-        match (reply, id) {
-            (_, Some(id)) => Ok(id),
-            (Err(error), _) => {
-                *publishing = None;
-                Err(as_io(error))
-            }
-            (Ok(_), None) => {
-                *publishing = None;
-                Err(io::Error::new(io::ErrorKind::InvalidData, "XADD answered without an id"))
-            }
-        }
-    }
-
-    fn health(&self) -> UpstreamHealth {
-        UpstreamHealth {
-            up: self.status.up.load(Ordering::Relaxed),
-            reconnects: self.status.reconnects.load(Ordering::Relaxed),
-        }
+        self.publishing.xadd(&self.url, self.limits, &arguments)
     }
 
     fn replay(&self, after: EventId, through: EventId, count: usize) -> io::Result<(Vec<Entry>, bool)> {
-        let mut link = Link::connect(&self.url).map_err(as_io)?;
+        let mut link = Link::connect(&self.url, self.limits, COMMAND_TIMEOUT).map_err(as_io)?;
         let key = self.key.as_bytes();
-        let newest = through.to_string();
         let oldest = format!("({after}");
-        // The newest `count` after the id, newest first; one more tells
-        // whether there were more than a replay may carry.
-        let one_more = (count + 1).to_string();
-        let reply = link
-            .call(
-                &[b"XREVRANGE", key, newest.as_bytes(), oldest.as_bytes(), b"COUNT", one_more.as_bytes()],
-                COMMAND_TIMEOUT,
-            )
-            .map_err(as_io)?;
-        let mut entries = entries_of(reply);
+        // The newest `count` after the id, newest first, in pages; one more
+        // tells whether there were more than a replay may carry.
+        let mut entries = Vec::new();
+        let mut newest = through.to_string();
+        while entries.len() <= count {
+            let page_count = self.page_entries.min(count + 1 - entries.len()).to_string();
+            let reply = link
+                .call(
+                    &[
+                        b"XREVRANGE",
+                        key,
+                        newest.as_bytes(),
+                        oldest.as_bytes(),
+                        b"COUNT",
+                        page_count.as_bytes(),
+                    ],
+                    COMMAND_TIMEOUT,
+                )
+                .map_err(as_io)?;
+            let page = page_of(reply, self.max_event_bytes);
+            let Some(last_read) = page.last_read else { break };
+            entries.extend(page.entries);
+            newest = format!("({last_read}");
+        }
         let too_many = entries.len() > count;
         entries.truncate(count);
         entries.reverse();
@@ -283,42 +214,37 @@ impl Upstream for RedisStream {
         // after it may have been trimmed away.
         let first =
             link.call(&[b"XRANGE", key, b"-", b"+", b"COUNT", b"1"], COMMAND_TIMEOUT).map_err(as_io)?;
-        let trimmed = entries_of(first).first().is_some_and(|oldest| after < oldest.id);
+        let trimmed = page_of(first, usize::MAX).first_read.is_some_and(|oldest| after < oldest);
         Ok((entries, trimmed || too_many))
+    }
+
+    fn health(&self) -> UpstreamHealth {
+        UpstreamHealth {
+            up: self.status.up.load(Ordering::Relaxed),
+            reconnects: self.status.reconnects.load(Ordering::Relaxed),
+            entries_skipped: self.status.entries_skipped.load(Ordering::Relaxed),
+        }
+    }
+
+    fn never_given(&self, id: EventId) -> bool {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        if id.run > now_ms.saturating_add(FUTURE_SLACK_MS) {
+            return true;
+        }
+        let asked = Link::connect(&self.url, self.limits, COMMAND_TIMEOUT)
+            .and_then(|mut link| link.call(&[b"XINFO", b"STREAM", self.key.as_bytes()], COMMAND_TIMEOUT));
+        match asked {
+            Ok(reply) => {
+                facts_of(reply).is_some_and(|facts| facts.last_generated.is_none_or(|newest| id > newest))
+            }
+            // No stream: no id was given.
+            Err(LinkError::Refused(text)) if text.contains("no such key") => true,
+            // Redis cannot say: take the id as given by another server.
+            Err(_) => false,
+        }
     }
 }
 
 fn as_io(error: LinkError) -> io::Error {
     io::Error::new(error.kind(), error.to_string())
-}
-
-/// The entries of an `XRANGE`/`XREAD` reply: `[[id, [field, value, …]], …]`.
-/// Entries without a valid id, topic or data are skipped (another program
-/// may write to the same key).
-fn entries_of(reply: Reply) -> Vec<Entry> {
-    let Reply::Array(Some(items)) = reply else { return Vec::new() };
-    items.into_iter().filter_map(entry_of).collect()
-}
-
-fn entry_of(item: Reply) -> Option<Entry> {
-    let Reply::Array(Some(mut parts)) = item else { return None };
-    if parts.len() != 2 {
-        return None;
-    }
-    let fields = parts.pop()?;
-    let Reply::Bulk(Some(id)) = parts.pop()? else { return None };
-    let id = EventId::parse(std::str::from_utf8(&id).ok()?)?;
-    let Reply::Array(Some(fields)) = fields else { return None };
-    let (mut topic, mut event, mut data) = (None, None, None);
-    for pair in fields.chunks(2) {
-        let [Reply::Bulk(Some(name)), Reply::Bulk(Some(value))] = pair else { continue };
-        let value = String::from_utf8_lossy(value).into_owned();
-        match name.as_slice() {
-            b"topic" => topic = Some(value),
-            b"event" => event = Some(value),
-            b"data" => data = Some(value),
-            _ => {}
-        }
-    }
-    Some(Entry { id, topic: TopicName::new(&topic?).ok()?, event, data: data? })
 }
