@@ -51,6 +51,29 @@ fn bad_flags_print_one_line_and_a_hint_and_exit_2() {
     }
 }
 
+/// Issue 18, item 15: `--publish-token --quiet` started with the token
+/// "--quiet" (a publish with `Bearer --quiet` got 200) and without quiet
+/// mode; now it is refused like any missing value, with the way to give a
+/// value that starts with `--`.
+#[test]
+fn a_flag_after_a_flag_that_takes_a_value_is_refused_with_the_equals_hint() {
+    for flag in ["--publish-token", "--cors-origin"] {
+        let (code, stderr) = support::run_to_exit(&[flag, "--quiet"]);
+        assert_eq!(code, Some(2), "{flag}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                &format!(
+                    "ssed: {flag} needs a value, not the flag \"--quiet\" (for a value that starts with --, write {flag}=VALUE)"
+                ),
+                "Try 'ssed --help' for the flags."
+            ],
+            "{flag}"
+        );
+    }
+}
+
 #[test]
 fn logs_one_line_per_connect_and_one_per_departure() {
     let mut server = run(&["--interval", "100"]);
