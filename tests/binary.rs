@@ -247,3 +247,24 @@ fn help_and_version_on_a_closed_stdout_exit_without_a_panic() {
         assert!(stderr.is_empty(), "{flag}: {stderr}");
     }
 }
+
+/// Issue 18, item 16: an instance started without its `--journal` (or
+/// `--redis`, checked in `tests/redis.rs`) joined a pool silently. The
+/// start line and `/healthz` say where events are kept.
+#[test]
+fn the_start_line_and_healthz_say_where_events_are_kept() {
+    let dir = std::env::temp_dir().join(format!("ssed-binary-kept-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let journal = dir.join("events.journal").display().to_string();
+    for (flags, kept_in) in [
+        (vec!["--quiet"], "memory".to_owned()),
+        (vec!["--quiet", "--journal", &journal], format!("journal {journal}")),
+    ] {
+        let server = run(&flags);
+        assert!(server.banner.ends_with(&format!("; events kept in {kept_in}")), "{}", server.banner);
+        let health = support::exchange_addr(server.addr, &get("/healthz"));
+        assert!(health.ends_with(&format!("\r\n\r\nok\nevents: {kept_in}\n")), "{health}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
