@@ -33,7 +33,7 @@ pub struct TopicName(Arc<str>);
 pub enum TopicError {
     /// `topic=` with nothing after it.
     Empty,
-    /// Over [`MAX_TOPIC_BYTES`].
+    /// Over 128 bytes (`MAX_TOPIC_BYTES`).
     TooLong,
     /// A byte outside `A-Z a-z 0-9 - . _ ~ / :`.
     BadByte(u8),
@@ -312,7 +312,8 @@ mod tests {
 
     #[test]
     fn values_given_once() {
-        let cases: [(&str, Result<Option<&[u8]>, QueryValueError>); 10] = [
+        type Value<'a> = Result<Option<&'a [u8]>, QueryValueError>;
+        let cases: [(&str, Value); 10] = [
             ("", Ok(None)),
             ("events=a", Ok(None)),
             ("event=a", Ok(Some(b"a"))),
