@@ -261,3 +261,73 @@ fn max_clients_is_fitted_under_the_open_file_limit_and_beyond_it_clients_are_ref
         read_until(stream, "event: ping", 1);
     }
 }
+
+/// Sends a publish of `body_bytes` the way HTTP clients do (the head, then
+/// the body in 16 KiB writes), then reads until the server closes: the
+/// whole answer, or what went wrong (a failed write, a reset).
+fn publish_in_pieces(addr: std::net::SocketAddr, body_bytes: usize) -> Result<String, String> {
+    use std::io::Read;
+    let mut client = support::connect(addr);
+    let head = format!(
+        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer t0ken\r\nContent-Length: {body_bytes}\r\n\r\n"
+    );
+    client.write_all(head.as_bytes()).map_err(|error| format!("head not sent: {error}"))?;
+    let body = vec![b'x'; body_bytes];
+    for (n, piece) in body.chunks(16 * 1024).enumerate() {
+        client.write_all(piece).map_err(|error| format!("body piece {n} not sent: {error}"))?;
+    }
+    let mut answer = Vec::new();
+    match client.read_to_end(&mut answer) {
+        Ok(_) => Ok(String::from_utf8_lossy(&answer).into_owned()),
+        Err(error) => Err(format!("{error} after {:?}", String::from_utf8_lossy(&answer))),
+    }
+}
+
+/// Issue 18, item 17: on a full server the refusal thread answered 503 and
+/// closed while the publisher was still sending its body; the unread bytes
+/// made the kernel reset the connection, and the publisher's next write
+/// failed before it could read the answer. The lingering close reads the
+/// body away first, so every one of these publishers reads its whole 503.
+#[test]
+fn a_full_server_s_503_reaches_every_publisher_still_sending_its_body() {
+    let server = support::run_binary(&[
+        "--quiet",
+        "--max-clients",
+        "1",
+        "--max-pending",
+        "1",
+        "--publish-token",
+        "t0ken",
+        "--head-timeout",
+        "60000",
+    ]);
+    let mut stream = support::connect(server.addr);
+    stream.write_all(&get("/sse")).expect("send");
+    read_until(&mut stream, "data: ", 1);
+    let _silent = support::connect(server.addr); // holds the one pending place
+    eventually(Duration::from_secs(5), "both places taken", || {
+        status_of(&support::exchange_addr(server.addr, &get("/healthz"))) == 503
+    });
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    for round in 0..200 {
+        // Within the default --max-event-bytes (64 KiB) and within what
+        // the lingering close reads away.
+        match publish_in_pieces(server.addr, 60_000) {
+            Ok(answer)
+                if answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
+                    && answer.ends_with(
+                        "\r\n\r\n503 ssed is busy (server full, 2 of 2 connections in use); retry in 3 s\n",
+                    ) => {}
+            Ok(answer) => failures.push(format!("round {round}: {answer:?}")),
+            Err(problem) => failures.push(format!("round {round}: {problem}")),
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "200 refusals took over 60 s");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 200 lost their answer, e.g. {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+}

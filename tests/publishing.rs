@@ -273,3 +273,33 @@ fn empty_and_non_utf8_event_names_are_refused() {
     }
     assert_eq!(metric(&server, "ssed_events_published_total"), 0);
 }
+
+/// Issue 18, item 14: a publish names one topic and one event, decoded by
+/// the topic's strict rule; the old server took the first of two values
+/// and kept a bad `%` escape as a literal event name.
+#[test]
+fn repeated_or_badly_escaped_publish_query_values_are_refused_with_the_rule() {
+    let server = start(with_token);
+    let mut client = subscribe(&server, "/events", "");
+    support::eventually(Duration::from_secs(2), "subscribed", || server.handle.live_streams() == 1);
+    let cases = [
+        ("/publish?topic=a&topic=b", "bad topic: ?topic= given more than once; an event goes to one topic"),
+        ("/publish?topic=a&event=x&topic=a", "bad topic: ?topic= given more than once"),
+        ("/publish?event=%zz", "bad event name: bad percent-encoding in the query (% needs two hex digits)"),
+        ("/publish?event=a%", "bad event name: bad percent-encoding"),
+        ("/publish?event=%4", "bad event name: bad percent-encoding"),
+        ("/publish?event=a&event=b", "bad event name: ?event= given more than once; an event has one name"),
+        ("/publish?event=a&event=a", "bad event name: ?event= given more than once"),
+    ];
+    for (target, rule) in cases {
+        let answer = exchange(&server, &publish_request(target, "", b"x"));
+        assert_eq!(status_of(&answer), 400, "{target}: {answer}");
+        assert!(answer.contains(&format!("\r\n\r\n400 {rule}")), "{target}: {answer}");
+    }
+    // Nothing reached the client: the first event it sees is the next good one.
+    let answer = authorized_post(&server, "/publish?event=a%25&topic=a", "good");
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert_eq!(metric(&server, "ssed_events_published_total"), 1);
+    let received = client.events(1);
+    assert!(received.ends_with("\nevent: a%\ndata: good\n\n"), "{received}");
+}

@@ -63,25 +63,36 @@ flags (default in brackets):
 ///
 /// # Errors
 ///
-/// An [`ArgError`] for an unknown flag, a missing value, or a value out of
-/// its range; the message names the flag and the range.
+/// An [`ArgError`] for an unknown flag, a missing value (a next word that
+/// starts with `--` is a flag, not a value: write `--flag=--value`), or a
+/// value out of its range; the message names the flag and the range.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) -> Result<Command, ArgError> {
     let mut config = Config::default();
     // The journal's and Redis's flags are gathered first: each group exists
     // only when its main flag (or the environment) asks for it.
     let (mut journal_path, mut journal_max_bytes, mut fsync) = (None, None, false);
     let (mut redis_url, mut redis_stream) = (None, None);
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
             _ => (arg, None),
         };
+        // The next word is the value, unless it looks like a flag: then
+        // the value was left out (`--publish-token --quiet`), and taking
+        // the flag as the value would lose it silently. A value that does
+        // start with `--` can still be given as `--flag=--value`.
         let mut value = || {
-            inline_value
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| ArgError(format!("{flag} needs a value")))
+            if let Some(value) = inline_value.clone().or_else(|| args.next_if(|next| !next.starts_with("--")))
+            {
+                return Ok(value);
+            }
+            Err(ArgError(match args.peek() {
+                Some(next) => format!(
+                    "{flag} needs a value, not the flag {next:?} (for a value that starts with --, write {flag}=VALUE)"
+                ),
+                None => format!("{flag} needs a value"),
+            }))
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),

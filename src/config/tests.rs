@@ -145,3 +145,60 @@ fn usage_lists_every_flag_with_its_default() {
         assert!(line.ends_with(&format!("[{default}]")), "{line}");
     }
 }
+
+/// Issue 18, item 15: a flag that takes a value does not take the next
+/// flag as its value (`--publish-token --quiet` started with the token
+/// "--quiet" and without quiet mode); `--flag=--value` still can.
+#[test]
+fn a_flag_is_never_taken_as_the_value_of_the_flag_before_it() {
+    let flags_with_values = [
+        "--addr",
+        "--interval",
+        "--keep-alive",
+        "--retry",
+        "--max-clients",
+        "--max-pending",
+        "--stack-size",
+        "--head-timeout",
+        "--write-timeout",
+        "--max-head-bytes",
+        "--max-target-bytes",
+        "--cors-origin",
+        "--history",
+        "--max-event-bytes",
+        "--publish-token",
+        "--stdin-event",
+        "--stdin-topic",
+        "--max-topics",
+        "--journal",
+        "--journal-max-bytes",
+        "--redis",
+        "--redis-stream",
+    ];
+    for flag in flags_with_values {
+        assert!(USAGE.contains(&format!("  {flag} ")), "{flag} is not in USAGE");
+        for next in ["--quiet", "--", "--no-such-flag"] {
+            let expected = format!(
+                "{flag} needs a value, not the flag {next:?} (for a value that starts with --, write {flag}=VALUE)"
+            );
+            assert_eq!(parse(&format!("{flag} {next}")), Err(ArgError(expected)), "{flag} {next}");
+        }
+    }
+    // Every flag of USAGE that takes a value is in the table above.
+    let in_usage = USAGE.lines().filter_map(|line| {
+        let mut words = line.split_whitespace();
+        let flag = words.next().filter(|word| word.starts_with("--"))?;
+        words.next().filter(|word| word.chars().all(|c| c.is_ascii_uppercase()))?;
+        Some(flag)
+    });
+    for flag in in_usage {
+        assert!(flags_with_values.contains(&flag), "{flag} takes a value but is not checked here");
+    }
+    // Written with `=`, a value may start with `--`; a single dash is a value.
+    let token = |words: &str| config(words).events.publish_token.map(|Secret(token)| token);
+    assert_eq!(token("--publish-token=--quiet"), Some("--quiet".to_owned()));
+    assert!(!config("--publish-token=--quiet").quiet);
+    assert_eq!(token("--publish-token -x --quiet"), Some("-x".to_owned()));
+    assert!(config("--publish-token -x --quiet").quiet);
+    assert_eq!(config("--cors-origin=--odd").cors_origin, "--odd");
+}

@@ -17,9 +17,10 @@
 //! Refusals, checked in this order, publish nothing: 401 (no or wrong
 //! token, with `WWW-Authenticate`), 411 (no `Content-Length`), 413 (over
 //! `--max-event-bytes` as sent), 400 (an event name that is empty, not
-//! UTF-8, or with CR, LF or NUL; a bad topic name; a body that is not
-//! UTF-8), 408 (the body did not arrive in `--head-timeout`). Without
-//! `?topic=` the event goes to the topic `default`.
+//! UTF-8, or with CR, LF or NUL; a bad topic name; `?event=` or `?topic=`
+//! given twice, or with a `%` not followed by two hex digits; a body that
+//! is not UTF-8), 408 (the body did not arrive in `--head-timeout`).
+//! Without `?topic=` the event goes to the topic `default`.
 
 use std::fmt;
 use std::io::Write;
@@ -33,7 +34,7 @@ use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
 use crate::proto::request::{Request, Version};
 use crate::proto::sse::{FieldError, SingleLine};
-use crate::proto::topic::{publish_topic, TopicError};
+use crate::proto::topic::{publish_topic, value_given_once, QueryValueError, TopicError};
 
 /// Why a publish request was refused. Each maps to one status in
 /// [`Self::status`]; the `Display` text is the body and the log line.
@@ -80,6 +81,10 @@ pub(crate) enum EventNameError {
     NotUtf8,
     /// A CR, LF or NUL.
     Field(FieldError),
+    /// `?event=` more than once: which one was meant is not ours to guess.
+    Repeated,
+    /// A `%` not followed by two hex digits.
+    BadPercentEncoding,
 }
 
 impl PublishRefusal {
@@ -113,6 +118,12 @@ impl fmt::Display for PublishRefusal {
             PublishRefusal::BadEventName(EventNameError::NotUtf8) => f.write_str("bad event name: not UTF-8"),
             PublishRefusal::BadEventName(EventNameError::Field(error)) => {
                 write!(f, "bad event name: {error}")
+            }
+            PublishRefusal::BadEventName(EventNameError::Repeated) => {
+                f.write_str("bad event name: ?event= given more than once; an event has one name")
+            }
+            PublishRefusal::BadEventName(EventNameError::BadPercentEncoding) => {
+                f.write_str("bad event name: bad percent-encoding in the query (% needs two hex digits)")
             }
             PublishRefusal::DataNotUtf8 => f.write_str("event data is not UTF-8"),
             PublishRefusal::BadTopic(error) => write!(f, "bad topic: {error}"),
@@ -224,16 +235,25 @@ fn publish_request(
     Ok(hub.publish(&topic, event.as_deref(), &data).map_err(PublishRefusal::from)?)
 }
 
-/// The `?event=` name: `None` when there is none.
+/// The `?event=` name: `None` when there is none. Decoded as strictly as
+/// a topic, by the same rule.
 fn event_name(request: &Request) -> Result<Option<String>, PublishRefusal> {
-    let Some(bytes) = request.query_bytes("event") else {
-        return Ok(None);
+    let refused = |error| Err(PublishRefusal::BadEventName(error));
+    let bytes = match value_given_once(request.query(), "event") {
+        Ok(None) => return Ok(None),
+        Ok(Some(bytes)) => bytes,
+        Err(QueryValueError::Repeated) => return refused(EventNameError::Repeated),
+        Err(QueryValueError::BadPercentEncoding) => return refused(EventNameError::BadPercentEncoding),
     };
     if bytes.is_empty() {
-        return Err(PublishRefusal::BadEventName(EventNameError::Empty));
+        return refused(EventNameError::Empty);
     }
-    let name = String::from_utf8(bytes).map_err(|_| PublishRefusal::BadEventName(EventNameError::NotUtf8))?;
-    SingleLine::new(&name).map_err(|error| PublishRefusal::BadEventName(EventNameError::Field(error)))?;
+    let Ok(name) = String::from_utf8(bytes) else {
+        return refused(EventNameError::NotUtf8);
+    };
+    if let Err(error) = SingleLine::new(&name) {
+        return refused(EventNameError::Field(error));
+    }
     Ok(Some(name))
 }
 

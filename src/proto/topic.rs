@@ -10,7 +10,9 @@
 //! A name is 1 to 128 bytes of `A-Z a-z 0-9 - . _ ~ / :`: safe in a URL
 //! path or query, a log line and a metric, with nothing to escape. Query
 //! values are percent-decoded strictly: a `%` not followed by two hex
-//! digits is an error, not a literal.
+//! digits is an error, not a literal. A publish names one topic and one
+//! event: `?topic=a&topic=b` is an error, not the first of two
+//! ([`value_given_once`], for `?event=` too).
 //!
 //! Pure: text in, a name, a set of names, or a named error out.
 
@@ -31,7 +33,7 @@ pub struct TopicName(Arc<str>);
 pub enum TopicError {
     /// `topic=` with nothing after it.
     Empty,
-    /// Over [`MAX_TOPIC_BYTES`].
+    /// Over 128 bytes (`MAX_TOPIC_BYTES`).
     TooLong,
     /// A byte outside `A-Z a-z 0-9 - . _ ~ / :`.
     BadByte(u8),
@@ -42,6 +44,17 @@ pub enum TopicError {
         /// `--max-topics`.
         limit: usize,
     },
+    /// `?topic=` more than once on a publish, which goes to one topic.
+    Repeated,
+}
+
+/// Why a query value that may be given only once was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryValueError {
+    /// The key is in the query more than once.
+    Repeated,
+    /// A `%` not followed by two hex digits.
+    BadPercentEncoding,
 }
 
 impl fmt::Display for TopicError {
@@ -57,6 +70,7 @@ impl fmt::Display for TopicError {
             TopicError::TooMany { limit } => {
                 write!(f, "more than {limit} topics on one request (--max-topics)")
             }
+            TopicError::Repeated => f.write_str("?topic= given more than once; an event goes to one topic"),
         }
     }
 }
@@ -161,16 +175,38 @@ pub fn topics_in_query(query: &str, max_topics: usize) -> Result<Topics, TopicEr
 ///
 /// # Errors
 ///
-/// A [`TopicError`] for a bad name or bad percent-encoding.
+/// A [`TopicError`] for a bad name, bad percent-encoding, or more than
+/// one `?topic=`.
 pub fn publish_topic(query: &str) -> Result<TopicName, TopicError> {
-    match query_values(query, "topic").next() {
-        None => Ok(TopicName::default_topic()),
-        Some(value) => {
-            let decoded = decode_strict(value)?;
-            check_name(&decoded)?;
-            Ok(TopicName(Arc::from(String::from_utf8_lossy(&decoded).as_ref())))
-        }
+    let decoded = match value_given_once(query, "topic") {
+        Ok(None) => return Ok(TopicName::default_topic()),
+        Ok(Some(decoded)) => decoded,
+        Err(QueryValueError::Repeated) => return Err(TopicError::Repeated),
+        Err(QueryValueError::BadPercentEncoding) => return Err(TopicError::BadPercentEncoding),
+    };
+    check_name(&decoded)?;
+    Ok(TopicName(Arc::from(String::from_utf8_lossy(&decoded).as_ref())))
+}
+
+/// The value of `key` for a key a request may give only once (a
+/// publish's `topic` and `event`), decoded by [`decode_strict`]; `None`
+/// when the key is absent. Taking the first of two would publish
+/// somewhere, or under a name, that the sender may not have meant.
+///
+/// # Errors
+///
+/// [`QueryValueError::Repeated`] when `key` is there twice or more;
+/// [`QueryValueError::BadPercentEncoding`] for a `%` without two hex digits.
+pub fn value_given_once(query: &str, key: &str) -> Result<Option<Vec<u8>>, QueryValueError> {
+    let mut values = query_values(query, key);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(QueryValueError::Repeated);
     }
+    // decode_strict fails only on a bad escape.
+    decode_strict(value).map(Some).map_err(|_| QueryValueError::BadPercentEncoding)
 }
 
 /// The raw values of `key` in a query, in order (keys are compared as
@@ -297,5 +333,32 @@ mod tests {
         assert_eq!(publish_topic("topic=room%2Fa").map(|topic| topic.to_string()), Ok("room/a".to_owned()));
         assert_eq!(publish_topic("topic=a+b"), Err(TopicError::BadByte(b' ')));
         assert_eq!(publish_topic("topic=%"), Err(TopicError::BadPercentEncoding));
+        assert_eq!(publish_topic("topic=a&topic=b"), Err(TopicError::Repeated));
+        assert_eq!(publish_topic("topic=a&event=x&topic=a"), Err(TopicError::Repeated));
+    }
+
+    #[test]
+    fn values_given_once() {
+        type Value<'a> = Result<Option<&'a [u8]>, QueryValueError>;
+        let cases: [(&str, Value); 10] = [
+            ("", Ok(None)),
+            ("events=a", Ok(None)),
+            ("event=a", Ok(Some(b"a"))),
+            ("topic=t&event=a%20b+c", Ok(Some(b"a b c"))),
+            ("event=%FF", Ok(Some(b"\xff"))),
+            ("event=a&event=b", Err(QueryValueError::Repeated)),
+            ("event=a&event=a", Err(QueryValueError::Repeated)),
+            ("event=%zz", Err(QueryValueError::BadPercentEncoding)),
+            ("event=a%", Err(QueryValueError::BadPercentEncoding)),
+            ("event=%4", Err(QueryValueError::BadPercentEncoding)),
+        ];
+        for (query, expected) in cases {
+            let found = value_given_once(query, "event");
+            assert_eq!(
+                found.as_ref().map(|value| value.as_deref()).map_err(|error| *error),
+                expected,
+                "{query:?}"
+            );
+        }
     }
 }
