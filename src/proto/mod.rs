@@ -12,9 +12,12 @@
 //! stack_text  short text formatted into a buffer on the stack
 //! selector    a Mercure topic selector: "*", a topic, or an RFC 6570 template
 //! token/      base64url, SHA-256, HMAC, JSON, HS256 JWTs: "eyJ…" ─► Claims, or TokenError
+//! mercure/    draft-07's form, query, topics and ids: "topic=…&data=…" ─► Update, or UpdateError
 //! ```
 
 pub mod close;
+#[allow(dead_code, reason = "wired by the Mercure hub work (issue 20)")]
+pub mod mercure;
 pub mod request;
 pub mod response;
 pub mod routes;
