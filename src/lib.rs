@@ -53,6 +53,7 @@
 //! ping.rs   the seed's stream: /sse and /messages
 //! conn/     one socket: the deadline read, the request head, short answers
 //! ops/      counters, the log thread, OS ceilings, connection and stream places
+//! auth/     keys, and what one request's signed token allows
 //! config/   Config grouped by concern, the command line
 //! proto/    pure: request parsing, response heads, SSE framing, routes, topics
 //! ```
@@ -64,6 +65,8 @@
 mod proto;
 // What a server is told.
 mod config;
+// Who may read and publish what: keys and the token of one request.
+mod auth;
 // Counters, the log, the OS's limits, the places that bound what runs.
 mod ops;
 // One socket.
@@ -75,9 +78,10 @@ mod events;
 // The accept loop and the dispatch of one connection.
 mod server;
 
+pub use auth::mint_token;
 pub use config::{
-    parse_args, ArgError, Command, Config, Environment, EventOptions, JournalOptions, Limits, RedisOptions,
-    RedisUrl, Secret, Timeouts, USAGE,
+    parse_args, ArgError, AuthOptions, Command, Config, Environment, EventOptions, JournalOptions, KeySource,
+    Limits, RedisOptions, RedisUrl, Secret, Timeouts, TokenRequest, USAGE,
 };
 pub use events::hub::{EventId, PublishError, Publisher};
 pub use ops::ceiling::Ceiling;

@@ -27,6 +27,7 @@ use crate::conn::socket::read_within;
 use crate::conn::stream_head::stream_head_in;
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
+use crate::proto::response::Cors;
 use crate::proto::routes::PingStyle;
 use crate::proto::sse::{Event, SingleLine, PING};
 use crate::proto::stack_text::StackText;
@@ -45,6 +46,7 @@ pub(crate) fn serve_pings(
     style: PingStyle,
     last_event_id: Option<&str>,
     shared: &Shared,
+    cors: Cors<'_>,
     buffer: Vec<u8>,
 ) -> (CloseReason, u64) {
     let config = &shared.config;
@@ -53,7 +55,7 @@ pub(crate) fn serve_pings(
     // request came in; then that buffer goes back to the heap. Every ping is
     // encoded on this thread's stack, so a ping stream holds no heap memory
     // of its own (BENCHMARKS.md, memory per stream).
-    let mut head = Some(stream_head_in(buffer, &config.cors_origin));
+    let mut head = Some(stream_head_in(buffer, cors));
     let mut next_ping = Instant::now();
     let mut sent = 0;
     loop {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// The floors, bottom first: a folder (or file) may import only from the
 /// ones before it in this list, and from itself.
-const FLOORS: [&str; 8] = ["proto", "config", "ops", "conn", "ping", "events", "server", "lib"];
+const FLOORS: [&str; 9] = ["proto", "config", "auth", "ops", "conn", "ping", "events", "server", "lib"];
 
 /// The floor of a file under `src/`: its top folder, or its own name.
 fn floor_of(relative: &Path) -> usize {

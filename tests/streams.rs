@@ -141,7 +141,7 @@ fn head_answers_the_stream_head_and_closes() {
 
 #[test]
 fn options_is_a_cors_preflight() {
-    let server = start(|config| config.cors_origin = "https://app.test".to_owned());
+    let server = start(|config| config.cors_origins = vec!["https://app.test".to_owned()]);
     let answer = exchange(
         &server,
         b"OPTIONS /sse HTTP/1.1\r\nHost: a\r\nOrigin: https://app.test\r\nAccess-Control-Request-Method: GET\r\n\r\n",

@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ArgError, Command, Config, JournalOptions, RedisOptions, RedisUrl, Secret};
+use super::{
+    ArgError, AuthOptions, Command, Config, JournalOptions, KeySource, RedisOptions, RedisUrl, Secret,
+};
 
 /// What a build without the `redis` feature says to `--redis`.
 const WITHOUT_REDIS: &str =
@@ -36,7 +38,8 @@ flags (default in brackets):
   --write-timeout MS       time a write may block, then drop [10000]
   --max-head-bytes N       request head limit, then 431 [8192]
   --max-target-bytes N     request target limit, then 414 [2048]
-  --cors-origin ORIGIN     Access-Control-Allow-Origin value [*]
+  --cors-origin ORIGINS    pages that may read answers: * (any, no cookies) [*]
+                           or a comma list of origins, with cookies
   --quiet                  no per-connection log lines
   --history N              events kept for Last-Event-ID replay [1024]
   --max-event-bytes N      largest event data to publish, then 413 [65536]
@@ -45,6 +48,7 @@ flags (default in brackets):
   --stdin                  publish each line of standard input as an event
   --stdin-event NAME       event name for --stdin lines [none]
   --stdin-topic TOPIC      topic for --stdin lines [default]
+  --stdin-private          --stdin lines are private events
   --max-topics N           topics one /events request may follow [32]
   --journal PATH           keep published events in this file, and replay
                            them after a restart [none: memory only]
@@ -54,6 +58,17 @@ flags (default in brackets):
                            redis://[:PASSWORD@]HOST:PORT[/DB]
                            (or set SSED_REDIS_URL, kept out of ps) [none]
   --redis-stream KEY       the Redis stream's key [ssed]
+  --jwt-key-file PATH      HS256 key for tokens (or set SSED_JWT_KEY) [none]
+  --jwt-publisher-key-file PATH
+                           a key for publishers only (or SSED_JWT_PUBLISHER_KEY)
+  --jwt-subscriber-key-file PATH
+                           a key for subscribers only (or SSED_JWT_SUBSCRIBER_KEY)
+  --jwt-previous-key-file PATH
+                           a key being rotated out: verifies, never signs
+                           (or SSED_JWT_PREVIOUS_KEY)
+  --no-anonymous           /events without a valid token gets 401
+  ssed token --subscribe SEL… --publish SEL… --ttl 1h
+                           print a token signed with the configured key
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -67,33 +82,29 @@ flags (default in brackets):
 /// starts with `--` is a flag, not a value: write `--flag=--value`), or a
 /// value out of its range; the message names the flag and the range.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) -> Result<Command, ArgError> {
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(|first| first == "token") {
+        args.next();
+        return parse_token_args(args, env).map(Command::Token);
+    }
     let mut config = Config::default();
     // The journal's and Redis's flags are gathered first: each group exists
     // only when its main flag (or the environment) asks for it.
     let (mut journal_path, mut journal_max_bytes, mut fsync) = (None, None, false);
     let (mut redis_url, mut redis_stream) = (None, None);
-    let mut args = args.into_iter().peekable();
+    let mut keys = AuthOptions {
+        key: None,
+        publisher_key: None,
+        subscriber_key: None,
+        previous_key: None,
+        anonymous: true,
+    };
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
             _ => (arg, None),
         };
-        // The next word is the value, unless it looks like a flag: then
-        // the value was left out (`--publish-token --quiet`), and taking
-        // the flag as the value would lose it silently. A value that does
-        // start with `--` can still be given as `--flag=--value`.
-        let mut value = || {
-            if let Some(value) = inline_value.clone().or_else(|| args.next_if(|next| !next.starts_with("--")))
-            {
-                return Ok(value);
-            }
-            Err(ArgError(match args.peek() {
-                Some(next) => format!(
-                    "{flag} needs a value, not the flag {next:?} (for a value that starts with --, write {flag}=VALUE)"
-                ),
-                None => format!("{flag} needs a value"),
-            }))
-        };
+        let mut value = || take_value(&flag, &inline_value, &mut args);
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
@@ -114,20 +125,12 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) ->
             "--write-timeout" => config.timeouts.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
             "--max-head-bytes" => config.limits.max_head_bytes = number(&flag, &value()?, 64, 1 << 20)?,
             "--max-target-bytes" => config.limits.max_target_bytes = number(&flag, &value()?, 1, 1 << 20)?,
-            "--cors-origin" => {
-                let origin = value()?;
-                let printable = origin.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
-                if origin.is_empty() || !printable {
-                    return Err(ArgError(format!(
-                        "--cors-origin: {origin:?} must be printable ASCII without spaces, e.g. * or https://example.org"
-                    )));
-                }
-                config.cors_origin = origin;
-            }
+            "--cors-origin" => config.cors_origins = cors_origins(&value()?)?,
             "--history" => config.events.history = number(&flag, &value()?, 1, 1_000_000)?,
             "--max-event-bytes" => config.events.max_event_bytes = number(&flag, &value()?, 1, 16 << 20)?,
             "--publish-token" => config.events.publish_token = Some(Secret(value()?)),
             "--stdin" => config.events.stdin = true,
+            "--stdin-private" => config.events.stdin_private = true,
             "--stdin-event" => {
                 let name = value()?;
                 if let Err(error) = crate::proto::sse::SingleLine::new(&name) {
@@ -168,9 +171,15 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) ->
                 }
                 redis_stream = Some(key);
             }
+            "--jwt-key-file" => keys.key = Some(key_file(&flag, value()?)?),
+            "--jwt-publisher-key-file" => keys.publisher_key = Some(key_file(&flag, value()?)?),
+            "--jwt-subscriber-key-file" => keys.subscriber_key = Some(key_file(&flag, value()?)?),
+            "--jwt-previous-key-file" => keys.previous_key = Some(key_file(&flag, value()?)?),
+            "--no-anonymous" => keys.anonymous = false,
             _ => return Err(ArgError(format!("unknown flag {flag:?}"))),
         }
     }
+    config.auth = auth_options(keys, env)?;
     if config.events.publish_token.is_none() {
         config.events.publish_token = env.publish_token.clone().map(Secret);
     }
@@ -184,6 +193,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) ->
     }
     if config.events.stdin_event.is_some() && !config.events.stdin {
         return Err(ArgError("--stdin-event needs --stdin".to_owned()));
+    }
+    if config.events.stdin_private && !config.events.stdin {
+        return Err(ArgError("--stdin-private needs --stdin".to_owned()));
     }
     if config.events.stdin_topic.is_some() && !config.events.stdin {
         return Err(ArgError("--stdin-topic needs --stdin".to_owned()));
@@ -238,16 +250,173 @@ pub struct Environment {
     pub publish_token: Option<String>,
     /// `SSED_REDIS_URL`: used when `--redis` is not given.
     pub redis_url: Option<String>,
+    /// `SSED_JWT_KEY`: used when `--jwt-key-file` is not given.
+    pub jwt_key: Option<Secret>,
+    /// `SSED_JWT_PUBLISHER_KEY`.
+    pub jwt_publisher_key: Option<Secret>,
+    /// `SSED_JWT_SUBSCRIBER_KEY`.
+    pub jwt_subscriber_key: Option<Secret>,
+    /// `SSED_JWT_PREVIOUS_KEY`.
+    pub jwt_previous_key: Option<Secret>,
 }
 
 impl Environment {
     /// The variables of this process.
     pub fn of_process() -> Environment {
+        let secret = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty()).map(Secret);
         Environment {
             publish_token: std::env::var("SSED_PUBLISH_TOKEN").ok(),
             redis_url: std::env::var("SSED_REDIS_URL").ok(),
+            jwt_key: secret("SSED_JWT_KEY"),
+            jwt_publisher_key: secret("SSED_JWT_PUBLISHER_KEY"),
+            jwt_subscriber_key: secret("SSED_JWT_SUBSCRIBER_KEY"),
+            jwt_previous_key: secret("SSED_JWT_PREVIOUS_KEY"),
         }
     }
+}
+
+/// `ssed token --subscribe SEL… --publish SEL… --ttl 1h`: what to put in a
+/// token, and the keys to sign it with (the server's own settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// `mercure.subscribe` selectors.
+    pub subscribe: Vec<String>,
+    /// `mercure.publish` selectors.
+    pub publish: Vec<String>,
+    /// How long the token lives (`exp` = now + ttl); `None`: no `exp`.
+    pub ttl: Option<Duration>,
+    /// The keys, from the environment or `--jwt-*-key-file`.
+    pub auth: AuthOptions,
+}
+
+/// The words after `ssed token`.
+fn parse_token_args(args: impl Iterator<Item = String>, env: &Environment) -> Result<TokenRequest, ArgError> {
+    let mut request = TokenRequest {
+        subscribe: Vec::new(),
+        publish: Vec::new(),
+        ttl: None,
+        auth: AuthOptions {
+            key: None,
+            publisher_key: None,
+            subscriber_key: None,
+            previous_key: None,
+            anonymous: true,
+        },
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = || take_value(&flag, &inline_value, &mut args);
+        match flag.as_str() {
+            "--subscribe" => request.subscribe.push(value()?),
+            "--publish" => request.publish.push(value()?),
+            "--ttl" => request.ttl = Some(ttl(&value()?)?),
+            "--jwt-key-file" => request.auth.key = Some(key_file(&flag, value()?)?),
+            "--jwt-publisher-key-file" => request.auth.publisher_key = Some(key_file(&flag, value()?)?),
+            "--jwt-subscriber-key-file" => request.auth.subscriber_key = Some(key_file(&flag, value()?)?),
+            _ => {
+                return Err(ArgError(format!(
+                    "ssed token: unknown flag {flag:?} (--subscribe, --publish, --ttl)"
+                )))
+            }
+        }
+    }
+    if request.subscribe.is_empty() && request.publish.is_empty() {
+        return Err(ArgError("ssed token needs --subscribe or --publish selectors".to_owned()));
+    }
+    let auth = request.auth.clone();
+    request.auth = auth_options(auth, env)?
+        .ok_or_else(|| ArgError("ssed token: no key; set SSED_JWT_KEY or give --jwt-key-file".to_owned()))?;
+    Ok(request)
+}
+
+/// The value of `flag`: written after `=`, or the next word, unless that
+/// looks like a flag. Then the value was left out (`--publish-token
+/// --quiet`), and taking the flag as the value would lose it silently; a
+/// value that does start with `--` can still be given as `--flag=--value`.
+fn take_value<I: Iterator<Item = String>>(
+    flag: &str,
+    inline_value: &Option<String>,
+    args: &mut std::iter::Peekable<I>,
+) -> Result<String, ArgError> {
+    if let Some(value) = inline_value.clone().or_else(|| args.next_if(|next| !next.starts_with("--"))) {
+        return Ok(value);
+    }
+    Err(ArgError(match args.peek() {
+        Some(next) => format!(
+            "{flag} needs a value, not the flag {next:?} (for a value that starts with --, write {flag}=VALUE)"
+        ),
+        None => format!("{flag} needs a value"),
+    }))
+}
+
+/// `90s`, `30m`, `12h`, `7d`, or whole seconds.
+fn ttl(text: &str) -> Result<Duration, ArgError> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1),
+        Some((at, 'm')) => (&text[..at], 60),
+        Some((at, 'h')) => (&text[..at], 3600),
+        Some((at, 'd')) => (&text[..at], 86_400),
+        _ => (text, 1),
+    };
+    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
+        Some(seconds) if (1..=10 * 365 * 86_400).contains(&seconds) => Ok(Duration::from_secs(seconds)),
+        _ => Err(ArgError(format!(
+            "--ttl: {text:?} is not a time like 90s, 30m, 12h or 7d (at most 10 years)"
+        ))),
+    }
+}
+
+/// A `--jwt-*-key-file` path; the file is read when the server starts.
+fn key_file(flag: &str, path: String) -> Result<KeySource, ArgError> {
+    if path.is_empty() {
+        return Err(ArgError(format!("{flag} needs a file path")));
+    }
+    Ok(KeySource::File(PathBuf::from(path)))
+}
+
+/// The keys from the flags, or else from the environment; `None` when no
+/// key is set at all.
+fn auth_options(mut keys: AuthOptions, env: &Environment) -> Result<Option<AuthOptions>, ArgError> {
+    let from_env = |secret: &Option<Secret>| secret.clone().map(KeySource::Environment);
+    keys.key = keys.key.or_else(|| from_env(&env.jwt_key));
+    keys.publisher_key = keys.publisher_key.or_else(|| from_env(&env.jwt_publisher_key));
+    keys.subscriber_key = keys.subscriber_key.or_else(|| from_env(&env.jwt_subscriber_key));
+    keys.previous_key = keys.previous_key.or_else(|| from_env(&env.jwt_previous_key));
+    let any_key = keys.key.is_some() || keys.publisher_key.is_some() || keys.subscriber_key.is_some();
+    if !any_key && keys.previous_key.is_some() {
+        return Err(ArgError(
+            "a previous key (SSED_JWT_PREVIOUS_KEY or --jwt-previous-key-file) needs a current one"
+                .to_owned(),
+        ));
+    }
+    if !any_key && !keys.anonymous {
+        return Err(ArgError("--no-anonymous needs a key: SSED_JWT_KEY or --jwt-key-file".to_owned()));
+    }
+    Ok(any_key.then_some(keys))
+}
+
+/// `--cors-origin`: `*`, or a comma list of origins such as
+/// `https://app.example,http://localhost:3000`.
+fn cors_origins(text: &str) -> Result<Vec<String>, ArgError> {
+    let origins: Vec<String> = text.split(',').map(str::to_owned).collect();
+    for origin in &origins {
+        let printable = origin.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
+        if origin.is_empty() || !printable {
+            return Err(ArgError(format!(
+                "--cors-origin: {origin:?} must be printable ASCII without spaces, e.g. * or https://example.org"
+            )));
+        }
+    }
+    if origins.len() > 1 && origins.iter().any(|origin| origin == "*") {
+        return Err(ArgError(
+            "--cors-origin: * stands alone (any page, no cookies), not in a list".to_owned(),
+        ));
+    }
+    Ok(origins)
 }
 
 fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, ArgError> {

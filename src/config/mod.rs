@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::proto::request::HeadLimits;
+use crate::proto::response::Cors;
 
 mod flags;
 mod redis_url;
-pub use flags::{parse_args, Environment, USAGE};
+pub use flags::{parse_args, Environment, TokenRequest, USAGE};
 pub use redis_url::RedisUrl;
 
 /// The whole configuration of a server, grouped by concern. Build it with
@@ -35,8 +36,15 @@ pub struct Config {
     pub journal: Option<JournalOptions>,
     /// Share events through a Redis stream (`--redis`). Default none.
     pub redis: Option<RedisOptions>,
-    /// `Access-Control-Allow-Origin` value (`--cors-origin`). Default `*`.
-    pub cors_origin: String,
+    /// Signed tokens: who may read private events and who may publish
+    /// what (`SSED_JWT_KEY`, `--jwt-key-file`, …). Default none: every
+    /// stream reads public events only, and `POST /publish` takes
+    /// `--publish-token` alone.
+    pub auth: Option<AuthOptions>,
+    /// The origins whose pages may read answers (`--cors-origin`, a comma
+    /// list). Default `*`: any page, without cookies. Listed origins get
+    /// their own name back, with credentials.
+    pub cors_origins: Vec<String>,
     /// No per-connection log lines (`--quiet`). Default off.
     pub quiet: bool,
 }
@@ -109,6 +117,9 @@ pub struct EventOptions {
     /// Topic for the lines of `--stdin` (`--stdin-topic`). Default
     /// [`crate::DEFAULT_TOPIC`].
     pub stdin_topic: Option<String>,
+    /// The lines of `--stdin` are private events (`--stdin-private`): only
+    /// streams whose token may read their topic get them.
+    pub stdin_private: bool,
 }
 
 /// `--journal`: where and how events are kept on disk.
@@ -191,16 +202,65 @@ impl Default for Config {
                 stdin: false,
                 stdin_event: None,
                 stdin_topic: None,
+                stdin_private: false,
             },
             journal: None,
             redis: None,
-            cors_origin: "*".to_owned(),
+            auth: None,
+            cors_origins: vec!["*".to_owned()],
             quiet: false,
         }
     }
 }
 
+/// `SSED_JWT_KEY` and its kin: the keys that sign tokens, and whether a
+/// stream may come without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthOptions {
+    /// The key for both roles (`SSED_JWT_KEY` or `--jwt-key-file`).
+    pub key: Option<KeySource>,
+    /// A key for publishers only (`SSED_JWT_PUBLISHER_KEY` or
+    /// `--jwt-publisher-key-file`); else `key`.
+    pub publisher_key: Option<KeySource>,
+    /// A key for subscribers only (`SSED_JWT_SUBSCRIBER_KEY` or
+    /// `--jwt-subscriber-key-file`); else `key`.
+    pub subscriber_key: Option<KeySource>,
+    /// The key being rotated out (`SSED_JWT_PREVIOUS_KEY` or
+    /// `--jwt-previous-key-file`): it verifies tokens of both roles and
+    /// signs nothing, so tokens handed out before a rotation keep working
+    /// until it is removed.
+    pub previous_key: Option<KeySource>,
+    /// Streams without a token read public events (default); with
+    /// `--no-anonymous` they get 401.
+    pub anonymous: bool,
+}
+
+/// Where a key comes from: never a plain flag, which `ps` would show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// An environment variable's value.
+    Environment(Secret),
+    /// A file's bytes (one trailing newline dropped), read at start.
+    File(PathBuf),
+}
+
 impl Config {
+    /// Which CORS headers answer a request from `origin` (its `Origin`
+    /// header): any page with `*`; a listed origin by its name, with
+    /// credentials; an origin not listed, none. A request without `Origin`
+    /// (curl, a server) gets the first listed origin, as one listed origin
+    /// always did.
+    pub fn cors_for(&self, origin: Option<&[u8]>) -> Cors<'_> {
+        let listed = |name: &[u8]| self.cors_origins.iter().find(|allowed| allowed.as_bytes() == name);
+        match (self.cors_origins.first().map(String::as_str), origin) {
+            (Some("*") | None, _) => Cors::AnyOrigin,
+            (Some(first), None) => Cors::Credentialed(first),
+            (Some(_), Some(origin)) => {
+                listed(origin).map_or(Cors::NotListed, |name| Cors::Credentialed(name))
+            }
+        }
+    }
+
     /// The request-head limits the parser enforces.
     pub fn head_limits(&self) -> HeadLimits {
         HeadLimits {
@@ -219,6 +279,8 @@ pub enum Command {
     Help,
     /// Print the version and exit successfully.
     Version,
+    /// `ssed token …`: print a token signed with the configured key.
+    Token(TokenRequest),
 }
 
 /// A command line that cannot be run, with a message naming the flag.

@@ -44,10 +44,12 @@ fn every_flag_sets_its_field() {
             stdin: true,
             stdin_event: Some("line".to_owned()),
             stdin_topic: Some("room/a".to_owned()),
+            stdin_private: false,
         },
         journal: Some(JournalOptions { path: "/var/lib/ssed/j".into(), max_bytes: 8 << 20, fsync: true }),
         redis: None,
-        cors_origin: "https://a.test".to_owned(),
+        auth: None,
+        cors_origins: vec!["https://a.test".to_owned()],
         quiet: true,
     };
     assert_eq!(parsed, expected);
@@ -60,7 +62,7 @@ fn every_flag_sets_its_field() {
 fn the_publish_token_comes_from_the_flag_or_the_environment() {
     let with_env = |words: &str, env: Option<&str>| match parse_args(
         words.split_whitespace().map(str::to_owned),
-        &Environment { publish_token: env.map(str::to_owned), redis_url: None },
+        &Environment { publish_token: env.map(str::to_owned), ..Environment::default() },
     ) {
         Ok(Command::Run(config)) => Ok(config.events.publish_token.map(|Secret(token)| token)),
         Ok(other) => panic!("{other:?}"),
@@ -133,7 +135,7 @@ fn usage_lists_every_flag_with_its_default() {
         ("--write-timeout", defaults.timeouts.write_timeout.as_millis().to_string()),
         ("--max-head-bytes", defaults.limits.max_head_bytes.to_string()),
         ("--max-target-bytes", defaults.limits.max_target_bytes.to_string()),
-        ("--cors-origin", defaults.cors_origin.clone()),
+        ("--cors-origin", defaults.cors_origins.join(",")),
         ("--history", defaults.events.history.to_string()),
         ("--max-event-bytes", defaults.events.max_event_bytes.to_string()),
     ];
@@ -174,6 +176,10 @@ fn a_flag_is_never_taken_as_the_value_of_the_flag_before_it() {
         "--journal-max-bytes",
         "--redis",
         "--redis-stream",
+        "--jwt-key-file",
+        "--jwt-publisher-key-file",
+        "--jwt-subscriber-key-file",
+        "--jwt-previous-key-file",
     ];
     for flag in flags_with_values {
         assert!(USAGE.contains(&format!("  {flag} ")), "{flag} is not in USAGE");
@@ -200,5 +206,5 @@ fn a_flag_is_never_taken_as_the_value_of_the_flag_before_it() {
     assert!(!config("--publish-token=--quiet").quiet);
     assert_eq!(token("--publish-token -x --quiet"), Some("-x".to_owned()));
     assert!(config("--publish-token -x --quiet").quiet);
-    assert_eq!(config("--cors-origin=--odd").cors_origin, "--odd");
+    assert_eq!(config("--cors-origin=--odd").cors_origins, ["--odd"]);
 }

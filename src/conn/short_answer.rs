@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use crate::conn::socket::close_gently;
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
-use crate::proto::response::{error_body, Whole};
+use crate::proto::response::{error_body, Cors, Whole};
 use crate::proto::time::http_date;
 
 /// How one connection ended: the reason it is counted under, and the words
@@ -34,6 +34,7 @@ pub(crate) struct Ended {
 pub(crate) fn error(
     socket: &TcpStream,
     shared: &Shared,
+    cors: Cors<'_>,
     status: u16,
     detail: &str,
     extra_headers: &[(&str, &str)],
@@ -47,7 +48,7 @@ pub(crate) fn error(
         body: &body,
         head_only: false,
     };
-    let reason = send_and_close(socket, shared, &whole);
+    let reason = send_and_close(socket, shared, cors, &whole);
     Ended { reason, outcome: format!("-> {status} {detail}") }
 }
 
@@ -55,13 +56,14 @@ pub(crate) fn error(
 pub(crate) fn ok(
     socket: &TcpStream,
     shared: &Shared,
+    cors: Cors<'_>,
     content_type: &str,
     body: &[u8],
     head_only: bool,
 ) -> Ended {
     let whole =
         Whole { status: 200, content_type, extra_headers: &[("Cache-Control", "no-cache")], body, head_only };
-    let reason = send_and_close(socket, shared, &whole);
+    let reason = send_and_close(socket, shared, cors, &whole);
     Ended { reason, outcome: "-> 200".to_owned() }
 }
 
@@ -77,7 +79,7 @@ pub(crate) fn raw(mut socket: &TcpStream, shared: &Shared, status: u16, bytes: &
     }
 }
 
-fn send_and_close(socket: &TcpStream, shared: &Shared, whole: &Whole<'_>) -> CloseReason {
-    let bytes = whole.to_bytes(&shared.config.cors_origin, &http_date(SystemTime::now()));
+fn send_and_close(socket: &TcpStream, shared: &Shared, cors: Cors<'_>, whole: &Whole<'_>) -> CloseReason {
+    let bytes = whole.to_bytes(cors, &http_date(SystemTime::now()));
     raw(socket, shared, whole.status, &bytes)
 }

@@ -16,20 +16,20 @@
 
 use std::time::SystemTime;
 
-use crate::proto::response::event_stream_head_in;
+use crate::proto::response::{event_stream_head_in, Cors};
 use crate::proto::stack_text::StackText;
 use crate::proto::time::HttpDate;
 
 /// The stream head written into `buffer` (emptied first), the date
 /// formatted on the stack: a stream allocates nothing for it.
-pub(crate) fn stream_head_in(buffer: Vec<u8>, cors_origin: &str) -> Vec<u8> {
+pub(crate) fn stream_head_in(buffer: Vec<u8>, cors: Cors<'_>) -> Vec<u8> {
     // 40 bytes hold any date SystemTime can hold.
     let date = StackText::<40>::format(format_args!("{}", HttpDate(SystemTime::now())));
     let date = date.as_ref().map_or("", StackText::as_str);
-    event_stream_head_in(buffer, cors_origin, date)
+    event_stream_head_in(buffer, cors, date)
 }
 
 /// [`stream_head_in`] in a new buffer.
-pub(crate) fn stream_head(cors_origin: &str) -> Vec<u8> {
-    stream_head_in(Vec::with_capacity(256), cors_origin)
+pub(crate) fn stream_head(cors: Cors<'_>) -> Vec<u8> {
+    stream_head_in(Vec::with_capacity(256), cors)
 }

@@ -27,6 +27,8 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Instant;
 
+use crate::auth::{bearer_token, now_seconds, Auth, Denied};
+use crate::config::Config;
 use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::{read_within, ReadOutcome};
 use crate::events::hub::{EventId, Hub, PublishError};
@@ -34,6 +36,8 @@ use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
 use crate::proto::request::{Request, Version};
 use crate::proto::sse::{FieldError, SingleLine};
+use crate::proto::token::hmac::constant_time_eq;
+use crate::proto::token::jwt::Claims;
 use crate::proto::topic::{publish_topic, value_given_once, QueryValueError, TopicError};
 
 /// Why a publish request was refused. Each maps to one status in
@@ -42,6 +46,10 @@ use crate::proto::topic::{publish_topic, value_given_once, QueryValueError, Topi
 pub(crate) enum PublishRefusal {
     /// No `Authorization: Bearer` header, or the wrong token.
     Unauthorized,
+    /// A signed token that does not verify (401), or does not allow the
+    /// topic (403 `insufficient_scope`), or came by cookie alone without
+    /// `Origin` or `Referer` (403).
+    Token(Denied),
     /// No `Content-Length` (ssed reads no chunked bodies).
     LengthRequired,
     /// The data, as it would be sent, is over `--max-event-bytes`.
@@ -92,6 +100,7 @@ impl PublishRefusal {
     pub(crate) fn status(self) -> u16 {
         match self {
             PublishRefusal::Unauthorized => 401,
+            PublishRefusal::Token(denied) => denied.status(),
             PublishRefusal::LengthRequired => 411,
             PublishRefusal::TooLarge { .. } => 413,
             PublishRefusal::BadEventName(_) | PublishRefusal::DataNotUtf8 | PublishRefusal::BadTopic(_) => {
@@ -107,6 +116,7 @@ impl PublishRefusal {
 impl fmt::Display for PublishRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            PublishRefusal::Token(denied) => write!(f, "{denied}"),
             PublishRefusal::Unauthorized => f.write_str("a valid Authorization: Bearer token is required"),
             PublishRefusal::LengthRequired => f.write_str("Content-Length required"),
             PublishRefusal::TooLarge { bytes, limit } => {
@@ -176,20 +186,30 @@ pub(crate) fn serve_publish(
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
-    hub: &Hub,
+    (hub, auth): (&Hub, &Auth),
 ) -> Ended {
-    match publish_request(socket, request, already_read, shared, hub) {
-        Ok(id) => {
-            short_answer::ok(socket, shared, "text/plain; charset=utf-8", format!("{id}\n").as_bytes(), false)
-        }
+    let cors = shared.config.cors_for(request.header("origin"));
+    match publish_request(socket, request, already_read, shared, (hub, auth)) {
+        Ok(id) => short_answer::ok(
+            socket,
+            shared,
+            cors,
+            "text/plain; charset=utf-8",
+            format!("{id}\n").as_bytes(),
+            false,
+        ),
         Err(Failure::Refused(refusal)) => {
             let retry_after = shared.config.timeouts.retry_after_secs().to_string();
             let extra: &[(&str, &str)] = match refusal {
                 PublishRefusal::Unauthorized => &[("WWW-Authenticate", "Bearer realm=\"ssed\"")],
+                PublishRefusal::Token(denied) => {
+                    shared.metrics.token_refused();
+                    &[("WWW-Authenticate", denied.challenge())]
+                }
                 PublishRefusal::Unavailable(_) => &[("Retry-After", &retry_after)],
                 _ => &[],
             };
-            short_answer::error(socket, shared, refusal.status(), &refusal.to_string(), extra)
+            short_answer::error(socket, shared, cors, refusal.status(), &refusal.to_string(), extra)
         }
         Err(Failure::ClientLeft) => Ended {
             reason: CloseReason::LeftMidRequest,
@@ -203,14 +223,10 @@ fn publish_request(
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
-    hub: &Hub,
+    (hub, auth): (&Hub, &Auth),
 ) -> Result<EventId, Failure> {
     let config = &shared.config;
-    let token = config.events.publish_token.as_ref().map(|secret| secret.0.as_bytes()).unwrap_or_default();
-    let offered = request.header("authorization").and_then(bearer_token);
-    if !offered.is_some_and(|offered| constant_time_eq(offered, token)) {
-        return Err(PublishRefusal::Unauthorized.into());
-    }
+    let publisher = authenticate(request, config, auth)?;
     let Some(length) = request.content_length() else {
         return Err(PublishRefusal::LengthRequired.into());
     };
@@ -221,6 +237,15 @@ fn publish_request(
     }
     let event = event_name(request)?;
     let topic = publish_topic(request.query()).map_err(PublishRefusal::BadTopic)?;
+    // Mercure rule 18: a token's publish selectors must match the topic.
+    if let Publisher::Token(claims) = &publisher {
+        if !claims.may_publish(topic.as_str()) {
+            return Err(PublishRefusal::Token(Denied::NotAllowed).into());
+        }
+    }
+    // `?private` present, with any value or none: only streams whose token
+    // may read the topic get it.
+    let private = request.query_bytes("private").is_some();
 
     // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
     // for this before sending its body; every refusal above went out
@@ -232,7 +257,32 @@ fn publish_request(
     }
     let body = read_body(socket, already_read, length as usize, shared)?;
     let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
-    Ok(hub.publish(&topic, event.as_deref(), &data).map_err(PublishRefusal::from)?)
+    Ok(hub.publish(&topic, event.as_deref(), &data, private).map_err(PublishRefusal::from)?)
+}
+
+/// Who is publishing, once let in.
+enum Publisher {
+    /// The holder of `--publish-token`: any topic.
+    SharedToken,
+    /// The holder of a signed token: the topics its claims allow.
+    Token(Claims),
+}
+
+/// Lets in the holder of `--publish-token` or of a signed token that
+/// verifies; refuses everyone else (401), and a signed token that does not
+/// verify with its own reason.
+fn authenticate(request: &Request, config: &Config, auth: &Auth) -> Result<Publisher, PublishRefusal> {
+    let offered = request.header("authorization").and_then(bearer_token);
+    if let (Some(offered), Some(token)) = (offered, &config.events.publish_token) {
+        if constant_time_eq(offered, token.0.as_bytes()) {
+            return Ok(Publisher::SharedToken);
+        }
+    }
+    match auth.publisher(request, now_seconds()) {
+        Ok(Some(claims)) => Ok(Publisher::Token(claims)),
+        Ok(None) => Err(PublishRefusal::Unauthorized),
+        Err(denied) => Err(PublishRefusal::Token(denied)),
+    }
 }
 
 /// The `?event=` name: `None` when there is none. Decoded as strictly as
@@ -262,19 +312,6 @@ fn expects_continue(request: &Request) -> bool {
     request.header("expect").is_some_and(|value| value.eq_ignore_ascii_case(b"100-continue"))
 }
 
-/// The token of `Bearer <token>` (the scheme is case-insensitive, RFC 9110 §11.1).
-fn bearer_token(value: &[u8]) -> Option<&[u8]> {
-    let (scheme, token) = value.split_at_checked(7)?;
-    scheme.eq_ignore_ascii_case(b"bearer ").then(|| token.trim_ascii())
-}
-
-/// Compares in time that depends on the length only, not on where the
-/// first difference is, so a wrong guess tells nothing about the token.
-fn constant_time_eq(offered: &[u8], expected: &[u8]) -> bool {
-    offered.len() == expected.len()
-        && offered.iter().zip(expected).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
-}
-
 /// Reads exactly `length` body bytes within `--head-timeout`. The buffer
 /// grows as bytes arrive, never to the announced length before they do: a
 /// client that announces 16 MiB and sends one byte holds a few KiB.
@@ -301,32 +338,4 @@ fn read_body(
         }
     }
     Ok(body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_tokens() {
-        let cases: [(&[u8], Option<&[u8]>); 6] = [
-            (b"Bearer abc", Some(b"abc")),
-            (b"bearer abc", Some(b"abc")),
-            (b"BEARER  abc ", Some(b"abc")),
-            (b"Basic abc", None),
-            (b"Bearer", None),
-            (b"Bearerabc", None),
-        ];
-        for (header, token) in cases {
-            assert_eq!(bearer_token(header), token, "{}", String::from_utf8_lossy(header));
-        }
-    }
-
-    #[test]
-    fn token_comparison() {
-        assert!(constant_time_eq(b"s3cret", b"s3cret"));
-        assert!(!constant_time_eq(b"s3creT", b"s3cret"));
-        assert!(!constant_time_eq(b"s3cre", b"s3cret"));
-        assert!(!constant_time_eq(b"", b"s3cret"));
-    }
 }

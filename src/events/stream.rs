@@ -19,15 +19,17 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
 
+use crate::auth::{now_seconds, Reader};
 use crate::conn::socket::check_peer;
 use crate::conn::stream_head::stream_head_in;
 use crate::events::hub::{Delivery, Hub, Mailbox, Queued};
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
+use crate::proto::response::Cors;
 use crate::proto::sse::{self, Event, SingleLine};
 use crate::proto::time::next_tick;
 use crate::proto::topic::Topics;
@@ -38,19 +40,34 @@ pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
     Err(_) => panic!("\"missed\" is a valid event name"),
 };
 
-/// Serves `/events` until the client leaves; returns why, and how many
-/// events were sent. `last_event_id` is what a reconnecting client sent;
-/// `buffer`, the one the request was read into, carries the opening.
+/// What one `/events` stream asked for, and may read.
+pub(crate) struct Subscription<'a> {
+    /// The topics it follows.
+    pub(crate) topics: Topics,
+    /// What its token lets it read beyond public events, and until when.
+    pub(crate) reader: Reader,
+    /// What a reconnecting client last saw.
+    pub(crate) last_event_id: Option<&'a str>,
+}
+
+/// Serves `/events` until the client leaves or its token expires; returns
+/// why, and how many events were sent. `buffer`, the one the request was
+/// read into, carries the opening.
 pub(crate) fn serve_events(
     mut socket: &TcpStream,
-    topics: Topics,
-    last_event_id: Option<&str>,
+    subscription: Subscription<'_>,
     shared: &Shared,
     hub: &Hub,
+    cors: Cors<'_>,
     buffer: Vec<u8>,
 ) -> (CloseReason, u64) {
-    let (subscription, replay) = hub.subscribe(topics, last_event_id);
-    let mut opening = stream_head_in(buffer, &shared.config.cors_origin);
+    let Subscription { topics, reader, last_event_id } = subscription;
+    // The token's `exp` in whole seconds, rounded down: the stream ends at
+    // or before it, never after (Mercure rule 22).
+    let ends_at =
+        reader.expires.map(|exp| Instant::now() + Duration::from_secs(exp.saturating_sub(now_seconds())));
+    let (subscription, replay) = hub.subscribe(topics, last_event_id, reader);
+    let mut opening = stream_head_in(buffer, cors);
     sse::encode_retry(shared.config.timeouts.retry, &mut opening);
     let mut sent = 0;
     if replay.missed {
@@ -69,7 +86,7 @@ pub(crate) fn serve_events(
         Ok(written) => written,
         Err((reason, written)) => return (reason, sent + written),
     };
-    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared);
+    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared, ends_at);
     (reason, sent + replayed + live_events)
 }
 
@@ -101,6 +118,7 @@ fn event_loop(
     mailbox: &Mailbox,
     mut frames: VecDeque<Queued>,
     shared: &Shared,
+    ends_at: Option<Instant>,
 ) -> (CloseReason, u64) {
     let interval = shared.config.timeouts.keep_alive_after();
     let mut keep_alive = Vec::with_capacity(16);
@@ -111,7 +129,11 @@ fn event_loop(
         if shared.is_shutting_down() {
             return (CloseReason::ServerShutdown, sent);
         }
-        match mailbox.take(&mut frames, keep_alive_at) {
+        if ends_at.is_some_and(|end| Instant::now() >= end) {
+            return (CloseReason::TokenExpired, sent);
+        }
+        let wake_at = ends_at.map_or(keep_alive_at, |end| end.min(keep_alive_at));
+        match mailbox.take(&mut frames, wake_at) {
             Delivery::Frames { woken } => {
                 if woken {
                     shared.metrics.woken_by_publish();
@@ -124,6 +146,7 @@ fn event_loop(
             }
             Delivery::FellBehind => return (CloseReason::FellBehind, sent),
             Delivery::ShuttingDown => return (CloseReason::ServerShutdown, sent),
+            Delivery::TimedOut if Instant::now() < keep_alive_at => {}
             Delivery::TimedOut => {
                 // Waiting on the inbox, not the socket, so look for a departed
                 // client here; the write below would notice only the second time.

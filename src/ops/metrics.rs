@@ -30,12 +30,13 @@ pub(crate) enum TurnedAway {
 }
 
 /// The statuses ssed answers bad or unserved requests with.
-const ERROR_STATUSES: [u16; 13] = [400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 504, 505];
+const ERROR_STATUSES: [u16; 14] = [400, 401, 403, 404, 405, 408, 411, 413, 414, 431, 501, 503, 504, 505];
 
 /// All counters of one server.
 #[derive(Default)]
 pub(crate) struct Metrics {
     streams_started: AtomicU64,
+    tokens_refused: AtomicU64,
     refused_full: AtomicU64,
     refused_no_thread: AtomicU64,
     disconnects: [AtomicU64; CloseReason::LABELS.len()],
@@ -66,6 +67,11 @@ fn add(counter: &AtomicU64, amount: u64) {
 impl Metrics {
     pub(crate) fn stream_started(&self) {
         add(&self.streams_started, 1);
+    }
+
+    /// A request whose token did not let it in (401 or 403).
+    pub(crate) fn token_refused(&self) {
+        add(&self.tokens_refused, 1);
     }
 
     pub(crate) fn turned_away(&self, why: TurnedAway) {
@@ -137,6 +143,12 @@ impl Metrics {
             );
         }
         family("ssed_streams_total", "counter", "Streams started.", &one(read(&self.streams_started)));
+        family(
+            "ssed_tokens_refused_total",
+            "counter",
+            "Requests refused for their token (401 or 403).",
+            &one(read(&self.tokens_refused)),
+        );
         let refused = [("full", read(&self.refused_full)), ("no_thread", read(&self.refused_no_thread))];
         let refused: Vec<_> =
             refused.iter().map(|(reason, value)| (format!("{{reason=\"{reason}\"}}"), *value)).collect();

@@ -43,6 +43,9 @@ pub enum CloseReason {
     /// On `/events`: the client fell further behind than `--history`, so
     /// the next event it needs is gone.
     FellBehind,
+    /// The stream's token expired (its `exp`): a reconnect with the same
+    /// token gets 401.
+    TokenExpired,
 }
 
 impl fmt::Display for CloseReason {
@@ -59,13 +62,14 @@ impl fmt::Display for CloseReason {
             CloseReason::ReadFailed(kind) => write!(f, "read failed: {kind}"),
             CloseReason::ServerShutdown => f.write_str("server shutting down"),
             CloseReason::FellBehind => f.write_str("client fell further behind than --history events"),
+            CloseReason::TokenExpired => f.write_str("the stream's token expired"),
         }
     }
 }
 
 impl CloseReason {
     /// Every `reason` label of `/metrics`, in [`Self::label_index`] order.
-    pub(crate) const LABELS: [&'static str; 11] = [
+    pub(crate) const LABELS: [&'static str; 12] = [
         "answered",
         "head_timeout",
         "left_mid_request",
@@ -77,6 +81,7 @@ impl CloseReason {
         "read_failed",
         "server_shutdown",
         "fell_behind",
+        "token_expired",
     ];
 
     /// Where this reason's label stands in [`Self::LABELS`].
@@ -93,6 +98,7 @@ impl CloseReason {
             CloseReason::ReadFailed(_) => 8,
             CloseReason::ServerShutdown => 9,
             CloseReason::FellBehind => 10,
+            CloseReason::TokenExpired => 11,
         }
     }
 
@@ -145,7 +151,8 @@ mod tests {
             CloseReason::WriteFailed(_) => Some(CloseReason::ReadFailed(io::ErrorKind::Other)),
             CloseReason::ReadFailed(_) => Some(CloseReason::ServerShutdown),
             CloseReason::ServerShutdown => Some(CloseReason::FellBehind),
-            CloseReason::FellBehind => None,
+            CloseReason::FellBehind => Some(CloseReason::TokenExpired),
+            CloseReason::TokenExpired => None,
         }
     }
 

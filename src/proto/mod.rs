@@ -21,11 +21,9 @@ pub mod mercure;
 pub mod request;
 pub mod response;
 pub mod routes;
-#[allow(dead_code, reason = "wired to /events and /publish by the tokens work (issue 19)")]
 pub mod selector;
 pub mod sse;
 pub mod stack_text;
 pub mod time;
-#[allow(dead_code, reason = "wired to /events and /publish by the tokens work (issue 19)")]
 pub mod token;
 pub mod topic;

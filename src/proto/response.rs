@@ -33,6 +33,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
@@ -46,6 +47,31 @@ pub fn reason_phrase(status: u16) -> &'static str {
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
+}
+
+/// Which CORS headers an answer carries, decided from the request's
+/// `Origin` and `--cors-origin` (see `Config::cors_for`).
+///
+/// ```text
+/// AnyOrigin              Access-Control-Allow-Origin: *
+/// Credentialed("https://app.example")
+///                        Access-Control-Allow-Origin: https://app.example
+///                        Access-Control-Allow-Credentials: true
+///                        Vary: Origin
+/// NotListed              Vary: Origin      (a browser keeps the answer from the page)
+/// ```
+///
+/// A listed origin is echoed from the configuration, never from the
+/// request, and never as `*` with credentials (the Fetch standard forbids
+/// the pair; Mercure rule 27).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cors<'a> {
+    /// Any page may read the answer, without cookies.
+    AnyOrigin,
+    /// Pages of this (listed) origin may read it, cookies included.
+    Credentialed(&'a str),
+    /// The request came from an origin that is not listed.
+    NotListed,
 }
 
 /// A response head being built: status line first, then header lines.
@@ -79,6 +105,18 @@ impl Head {
         self
     }
 
+    /// Adds the CORS lines of `cors`.
+    pub fn cors(self, cors: Cors<'_>) -> Head {
+        match cors {
+            Cors::AnyOrigin => self.header("Access-Control-Allow-Origin", "*"),
+            Cors::Credentialed(origin) => self
+                .header("Access-Control-Allow-Origin", origin)
+                .header("Access-Control-Allow-Credentials", "true")
+                .header("Vary", "Origin"),
+            Cors::NotListed => self.header("Vary", "Origin"),
+        }
+    }
+
     /// Ends the head with the empty line and returns its bytes.
     pub fn finish(mut self) -> Vec<u8> {
         self.bytes.extend_from_slice(b"\r\n");
@@ -98,11 +136,11 @@ impl Head {
 ///
 /// `X-Accel-Buffering: no` asks nginx-style proxies not to buffer the body;
 /// `Cache-Control: no-cache` keeps caches from replaying a stream.
-pub fn event_stream_head_in(buffer: Vec<u8>, cors_origin: &str, date: &str) -> Vec<u8> {
+pub fn event_stream_head_in(buffer: Vec<u8>, cors: Cors<'_>, date: &str) -> Vec<u8> {
     Head::in_buffer(buffer, 200, date)
         .header("Content-Type", "text/event-stream")
         .header("Cache-Control", "no-cache")
-        .header("Access-Control-Allow-Origin", cors_origin)
+        .cors(cors)
         .header("X-Accel-Buffering", "no")
         .header("Connection", "close")
         .finish()
@@ -114,11 +152,11 @@ pub fn event_stream_head_in(buffer: Vec<u8>, cors_origin: &str, date: &str) -> V
 /// A browser's `EventSource` gives up for good on any status but 200 (503
 /// included), so this makes it wait `retry` and reconnect; `curl -N` shows
 /// the comment; `Retry-After` tells other clients the same.
-pub fn busy_stream(cors_origin: &str, retry: Duration, why: &str, date: &str) -> Vec<u8> {
+pub fn busy_stream(cors: Cors<'_>, retry: Duration, why: &str, date: &str) -> Vec<u8> {
     let mut answer = Head::new(200, date)
         .header("Content-Type", "text/event-stream")
         .header("Cache-Control", "no-cache")
-        .header("Access-Control-Allow-Origin", cors_origin)
+        .cors(cors)
         .header("Retry-After", &retry.as_secs().max(1).to_string())
         .header("Connection", "close")
         .finish();
@@ -131,12 +169,13 @@ pub fn busy_stream(cors_origin: &str, retry: Duration, why: &str, date: &str) ->
 }
 
 /// The answer to a CORS preflight (`OPTIONS`): which methods the resource
-/// takes, and that a page may send `Last-Event-ID` and a token. A 204
-/// carries no `Content-Length` (RFC 9110 §8.6).
-pub fn preflight(allowed_methods: &str, cors_origin: &str, date: &str) -> Vec<u8> {
+/// takes, and that a page may send `Last-Event-ID`, `Cache-Control` and a
+/// token (Mercure rule 28). A 204 carries no `Content-Length` (RFC 9110
+/// §8.6).
+pub fn preflight(allowed_methods: &str, cors: Cors<'_>, date: &str) -> Vec<u8> {
     Head::new(204, date)
         .header("Allow", allowed_methods)
-        .header("Access-Control-Allow-Origin", cors_origin)
+        .cors(cors)
         .header("Access-Control-Allow-Methods", allowed_methods)
         .header("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control, Authorization, Content-Type")
         .header("Access-Control-Max-Age", "86400")
@@ -161,11 +200,11 @@ pub struct Whole<'a> {
 
 impl Whole<'_> {
     /// The response bytes, head and (unless `head_only`) body.
-    pub fn to_bytes(&self, cors_origin: &str, date: &str) -> Vec<u8> {
+    pub fn to_bytes(&self, cors: Cors<'_>, date: &str) -> Vec<u8> {
         let mut head = Head::new(self.status, date)
             .header("Content-Type", self.content_type)
             .header("Content-Length", &self.body.len().to_string())
-            .header("Access-Control-Allow-Origin", cors_origin);
+            .cors(cors);
         for (name, value) in self.extra_headers {
             head = head.header(name, value);
         }
@@ -191,7 +230,7 @@ mod tests {
 
     #[test]
     fn event_stream_head_bytes() {
-        let head = event_stream_head_in(Vec::new(), "*", DATE);
+        let head = event_stream_head_in(Vec::new(), Cors::AnyOrigin, DATE);
         assert_eq!(
             String::from_utf8_lossy(&head),
             "HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 18:40:30 GMT\r\n\
@@ -206,8 +245,8 @@ mod tests {
         let mut used = b"GET /sse HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
         used.reserve(2048);
         let (address, capacity) = (used.as_ptr(), used.capacity());
-        let head = event_stream_head_in(used, "*", DATE);
-        assert_eq!(head, event_stream_head_in(Vec::new(), "*", DATE));
+        let head = event_stream_head_in(used, Cors::AnyOrigin, DATE);
+        assert_eq!(head, event_stream_head_in(Vec::new(), Cors::AnyOrigin, DATE));
         assert_eq!((head.as_ptr(), head.capacity()), (address, capacity), "no new allocation");
     }
 
@@ -222,17 +261,19 @@ mod tests {
         };
         let expected_head = "HTTP/1.1 405 Method Not Allowed\r\nDate: Wed, 25 Nov 2026 18:40:30 GMT\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Length: 23\r\n\
-             Access-Control-Allow-Origin: https://a.test\r\nAllow: GET, HEAD, OPTIONS\r\n\
+             Access-Control-Allow-Origin: https://a.test\r\nAccess-Control-Allow-Credentials: true\r\n\
+             Vary: Origin\r\nAllow: GET, HEAD, OPTIONS\r\n\
              Connection: close\r\n\r\n";
-        let bytes = response.to_bytes("https://a.test", DATE);
+        let bytes = response.to_bytes(Cors::Credentialed("https://a.test"), DATE);
         assert_eq!(String::from_utf8_lossy(&bytes), format!("{expected_head}405 method not allowed\n"));
-        let head_only = Whole { head_only: true, ..response }.to_bytes("https://a.test", DATE);
+        let head_only =
+            Whole { head_only: true, ..response }.to_bytes(Cors::Credentialed("https://a.test"), DATE);
         assert_eq!(String::from_utf8_lossy(&head_only), expected_head);
     }
 
     #[test]
     fn every_status_sent_has_a_reason_phrase() {
-        for status in [100, 200, 204, 400, 401, 404, 405, 408, 411, 413, 414, 431, 501, 503, 504, 505] {
+        for status in [100, 200, 204, 400, 401, 403, 404, 405, 408, 411, 413, 414, 431, 501, 503, 504, 505] {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
     }

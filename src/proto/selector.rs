@@ -89,6 +89,7 @@ impl Selector {
     }
 
     /// The selector as written.
+    #[cfg(test)]
     pub fn as_str(&self) -> &str {
         match self {
             Selector::Any => "*",

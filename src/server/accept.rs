@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::connection;
 use super::refuse::{hand_over, start_refusal_thread, Refusals, StopRefusals, TurnedAwayConnection};
+use crate::auth::Auth;
 use crate::events::hub::Hub;
 use crate::ops::log::log;
 use crate::ops::metrics::TurnedAway;
@@ -29,7 +30,7 @@ use crate::ops::places::ConnectionPlace;
 use crate::ops::shared::Shared;
 
 /// Accepts connections until the server shuts down.
-pub(crate) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, hub: &Arc<Hub>) {
+pub(crate) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, hub: &Arc<Hub>, auth: &Arc<Auth>) {
     let mut accept_errors = RateLimitedLog::default();
     let refusals = StopRefusals(start_refusal_thread(shared));
     loop {
@@ -40,7 +41,7 @@ pub(crate) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, hub: &Ar
             break;
         }
         match accepted {
-            Ok((socket, peer)) => admit(shared, hub, socket, peer, refusals.0.as_ref()),
+            Ok((socket, peer)) => admit(shared, (hub, auth), socket, peer, refusals.0.as_ref()),
             Err(error) => {
                 accept_errors.log(format_args!("accept failed: {error}"));
                 // Out of file descriptors or memory: the pending connection
@@ -55,7 +56,7 @@ pub(crate) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, hub: &Ar
 
 fn admit(
     shared: &Arc<Shared>,
-    hub: &Arc<Hub>,
+    (hub, auth): (&Arc<Hub>, &Arc<Auth>),
     socket: TcpStream,
     peer: SocketAddr,
     refusals: Option<&Refusals>,
@@ -70,11 +71,11 @@ fn admit(
     // fails and drops the thread's closure, we can still answer.
     let socket = Arc::new(socket);
     let for_thread = Arc::clone(&socket);
-    let hub = Arc::clone(hub);
+    let (hub, auth) = (Arc::clone(hub), Arc::clone(auth));
     let spawned = thread::Builder::new()
         .name("ssed-conn".to_owned())
         .stack_size(shared.config.limits.stack_size)
-        .spawn(move || connection::serve(&for_thread, peer, place, &hub));
+        .spawn(move || connection::serve(&for_thread, peer, place, &hub, &auth));
     if let Err(error) = spawned {
         let detail = format!("could not start a thread: {error}");
         if let Ok(socket) = Arc::try_unwrap(socket) {

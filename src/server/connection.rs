@@ -23,13 +23,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
 use super::status::{health_text, metrics_text};
+use crate::auth::{now_seconds, Auth, Denied, Reader};
 use crate::conn::read_head::{read_request_head, HeadError};
 use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::close_gently;
 use crate::conn::stream_head::stream_head;
 use crate::events::hub::Hub;
 use crate::events::publish::serve_publish;
-use crate::events::stream::serve_events;
+use crate::events::stream::{serve_events, Subscription};
 use crate::ops::log::log;
 use crate::ops::metrics::TurnedAway;
 use crate::ops::places::{ConnectionPlace, StreamPlace};
@@ -37,7 +38,7 @@ use crate::ops::shared::Shared;
 use crate::ping::serve_pings;
 use crate::proto::close::CloseReason;
 use crate::proto::request::{ParseError, Request, MAX_HEADERS};
-use crate::proto::response::{busy_stream, preflight};
+use crate::proto::response::{busy_stream, preflight, Cors};
 use crate::proto::routes::{route, server_methods, Resource, Route};
 use crate::proto::time::http_date;
 use crate::proto::topic::{topics_in_query, Topics};
@@ -47,9 +48,9 @@ const DEMO_PAGE: &str = include_str!("demo.html");
 
 /// Serves one accepted connection on the current thread, then counts and
 /// logs how it ended. Holding `place` is what counts this connection
-/// against `--max-clients` + `--max-pending`; `hub` is for the requests
-/// that publish or subscribe.
-pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub) {
+/// against `--max-clients` + `--max-pending`; `hub` and `auth` are for
+/// the requests that publish or subscribe.
+pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub, auth: &Auth) {
     let shared = &*place.shared;
     let accepted = Instant::now();
     // A client that stops reading must not pin this thread forever.
@@ -61,7 +62,7 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
     match read_request_head(socket, shared.config.head_limits(), deadline) {
         Ok((request, after_head)) => {
             let who = Who::of(peer, &request);
-            let ended = respond(socket, shared, hub, request, after_head, &who);
+            let ended = respond(socket, shared, (hub, auth), request, after_head, &who);
             shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
         }
         Err(error) => {
@@ -74,6 +75,7 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
 /// Answers a head that could not be read, when there is anyone to answer.
 fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> Ended {
     let config = &shared.config;
+    let cors = config.cors_for(None);
     match error {
         HeadError::Parse(error) => {
             let detail = match error {
@@ -84,13 +86,14 @@ fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> E
                 ParseError::TooManyHeaders => format!("{error} (limit {MAX_HEADERS})"),
                 _ => error.to_string(),
             };
-            short_answer::error(socket, shared, error.status(), &detail, &[])
+            short_answer::error(socket, shared, cors, error.status(), &detail, &[])
         }
         HeadError::TimedOut => {
             let limit = config.timeouts.head_timeout.as_millis() as u64;
             let mut ended = short_answer::error(
                 socket,
                 shared,
+                cors,
                 408,
                 &format!("request head not received within {limit} ms"),
                 &[],
@@ -141,15 +144,16 @@ impl fmt::Display for Who {
 fn respond(
     socket: &TcpStream,
     shared: &Shared,
-    hub: &Hub,
+    (hub, auth): (&Hub, &Auth),
     request: Request,
     after_head: Vec<u8>,
     who: &Who,
 ) -> Ended {
-    let publish_enabled = shared.config.events.publish_token.is_some();
+    let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
+    let cors = shared.config.cors_for(request.header("origin"));
     match route(request.method(), request.path(), publish_enabled) {
         Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
-            let reason = short_answer::raw(socket, shared, 200, &stream_head(&shared.config.cors_origin));
+            let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
             Ended { reason, outcome: "-> 200 (head only)".to_owned() }
         }
         Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
@@ -159,24 +163,37 @@ fn respond(
             let topics = match resource {
                 Resource::Events => match topics_in_query(request.query(), shared.config.events.max_topics) {
                     Ok(topics) => topics,
-                    Err(error) => return short_answer::error(socket, shared, 400, &error.to_string(), &[]),
+                    Err(error) => {
+                        return short_answer::error(socket, shared, cors, 400, &error.to_string(), &[])
+                    }
                 },
                 _ => Topics::All,
+            };
+            // Mercure rule 20: a token present but invalid is refused from
+            // whichever source it came, never read as no token at all.
+            let reader = match resource {
+                Resource::Events => match auth.reader(&request, now_seconds()) {
+                    Ok(reader) => reader,
+                    Err(denied) => return refuse_token(socket, shared, cors, denied),
+                },
+                _ => Reader::default(),
             };
             let last_event_id = last_event_id(&request);
             drop(after_head);
             let buffer = request.into_buffer();
-            let stream = Stream { resource, topics, last_event_id: last_event_id.as_deref(), buffer };
+            let stream =
+                Stream { resource, topics, reader, last_event_id: last_event_id.as_deref(), cors, buffer };
             serve_stream(socket, shared, hub, stream, who)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
-            serve_publish(socket, &request, &after_head, shared, hub)
+            serve_publish(socket, &request, &after_head, shared, (hub, auth))
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = metrics_text(shared, hub);
             short_answer::ok(
                 socket,
                 shared,
+                cors,
                 "text/plain; version=0.0.4; charset=utf-8",
                 text.as_bytes(),
                 head_only,
@@ -185,35 +202,42 @@ fn respond(
         Route::Serve { resource: Resource::Health, head_only } => short_answer::ok(
             socket,
             shared,
+            cors,
             "text/plain; charset=utf-8",
             health_text(&shared.config, hub).as_bytes(),
             head_only,
         ),
-        Route::Serve { resource: Resource::DemoPage, head_only } => {
-            short_answer::ok(socket, shared, "text/html; charset=utf-8", DEMO_PAGE.as_bytes(), head_only)
-        }
+        Route::Serve { resource: Resource::DemoPage, head_only } => short_answer::ok(
+            socket,
+            shared,
+            cors,
+            "text/html; charset=utf-8",
+            DEMO_PAGE.as_bytes(),
+            head_only,
+        ),
         Route::Preflight(resource) => {
             let allowed = resource.map_or(server_methods(publish_enabled), Resource::allowed_methods);
-            let bytes = preflight(allowed, &shared.config.cors_origin, &http_date(SystemTime::now()));
+            let bytes = preflight(allowed, cors, &http_date(SystemTime::now()));
             Ended { reason: short_answer::raw(socket, shared, 204, &bytes), outcome: "-> 204".to_owned() }
         }
-        Route::NotFound => short_answer::error(socket, shared, 404, "not found", &[]),
+        Route::NotFound => short_answer::error(socket, shared, cors, 404, "not found", &[]),
         Route::PublishingOff => {
             if !shared.told_publishing_off.swap(true, Ordering::Relaxed) {
                 log(format_args!(
                     "POST /publish answered 404: publishing is off: start with SSED_PUBLISH_TOKEN or --publish-token"
                 ));
             }
-            short_answer::error(socket, shared, 404, "not found", &[])
+            short_answer::error(socket, shared, cors, 404, "not found", &[])
         }
         Route::MethodNotAllowed(resource) => {
             let allowed = resource.allowed_methods();
             let detail = format!("method {} not allowed; allowed: {allowed}", request.method());
-            short_answer::error(socket, shared, 405, &detail, &[("Allow", allowed)])
+            short_answer::error(socket, shared, cors, 405, &detail, &[("Allow", allowed)])
         }
         Route::NotImplemented => short_answer::error(
             socket,
             shared,
+            cors,
             501,
             &format!("method {} not implemented", request.method()),
             &[],
@@ -225,7 +249,11 @@ fn respond(
 struct Stream<'a> {
     resource: Resource,
     topics: Topics,
+    /// What its token lets it read beyond public events.
+    reader: Reader,
     last_event_id: Option<&'a str>,
+    /// The CORS lines of its head, decided from its `Origin`.
+    cors: Cors<'a>,
     /// The buffer the request was read into: the stream's head is written
     /// into it, then it is freed.
     buffer: Vec<u8>,
@@ -239,23 +267,40 @@ fn serve_stream(socket: &TcpStream, shared: &Shared, hub: &Hub, stream: Stream<'
         let why = format!("server full, {max} of {max} streams in use");
         shared.metrics.turned_away(TurnedAway::Full);
         let config = &shared.config;
-        let bytes =
-            busy_stream(&config.cors_origin, config.timeouts.retry, &why, &http_date(SystemTime::now()));
+        let bytes = busy_stream(stream.cors, config.timeouts.retry, &why, &http_date(SystemTime::now()));
         return Ended {
             reason: short_answer::raw(socket, shared, 200, &bytes),
             outcome: format!("refused: {why}"),
         };
     };
     shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", place.now_live()));
-    let Stream { resource, topics, last_event_id, buffer } = stream;
+    let Stream { resource, topics, reader, last_event_id, cors, buffer } = stream;
     let (reason, events) = match resource {
-        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared, buffer),
-        _ => serve_events(socket, topics, last_event_id, shared, hub, buffer),
+        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared, cors, buffer),
+        _ => {
+            let subscription = Subscription { topics, reader, last_event_id };
+            serve_events(socket, subscription, shared, hub, cors, buffer)
+        }
     };
     close_gently(socket);
     let seconds = place.seconds();
     drop(place);
     Ended { reason, outcome: format!("left after {seconds} s, {events} events: {reason}") }
+}
+
+/// Answers a request whose token does not let it in: 401 or 403, with the
+/// `WWW-Authenticate` challenge (RFC 6750 §3) and one line that names what
+/// is wrong, never the token.
+fn refuse_token(socket: &TcpStream, shared: &Shared, cors: Cors<'_>, denied: Denied) -> Ended {
+    shared.metrics.token_refused();
+    short_answer::error(
+        socket,
+        shared,
+        cors,
+        denied.status(),
+        &denied.to_string(),
+        &[("WWW-Authenticate", denied.challenge())],
+    )
 }
 
 /// The id a reconnecting client last saw: the `Last-Event-ID` header, or

@@ -20,6 +20,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::{Auth, Keys};
 use crate::config::Config;
 use crate::events::hub::{Hub, Publisher};
 use crate::events::{open_hub, stdin};
@@ -33,6 +34,7 @@ pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
     hub: Arc<Hub>,
+    auth: Arc<Auth>,
     clamped: Option<Clamped>,
 }
 
@@ -72,6 +74,12 @@ impl Server {
     /// With `--journal`, the journal is opened and read first: its errors
     /// (in use, not a journal, unwritable) come before anything listens.
     pub fn bind(mut config: Config) -> io::Result<Server> {
+        let auth = Arc::new(match &config.auth {
+            Some(options) => {
+                Auth::with_keys(Keys::load(options).map_err(io::Error::other)?, options.anonymous)
+            }
+            None => Auth::without_keys(),
+        });
         let hub = open_hub(&config)?;
         let listener = TcpListener::bind(config.addr).map_err(|error| {
             io::Error::new(error.kind(), format!("cannot listen on {}: {error}", config.addr))
@@ -90,7 +98,7 @@ impl Server {
         }
         let connections = ceiling.map(|found| found.connections);
         let shared = Arc::new(Shared::new(config, local_addr, connections));
-        Ok(Server { listener, shared, hub, clamped })
+        Ok(Server { listener, shared, hub, auth, clamped })
     }
 
     /// Whether `--max-clients` was lowered to fit an OS limit, and which.
@@ -141,6 +149,7 @@ impl Server {
                 Some(topic) => publisher.on_topic(topic).unwrap_or(publisher),
                 None => publisher,
             };
+            let publisher = if config.events.stdin_private { publisher.private() } else { publisher };
             stdin::spawn_reader(publisher, config.events.stdin_event.clone(), config.events.max_event_bytes);
         }
         self.run();
@@ -150,7 +159,7 @@ impl Server {
     /// `accept.rs`). Every failure (of `accept`, of a thread spawn) is
     /// logged and the loop goes on.
     pub fn run(self) {
-        accept::accept_loop(&self.listener, &self.shared, &self.hub);
+        accept::accept_loop(&self.listener, &self.shared, &self.hub, &self.auth);
     }
 }
 

@@ -129,7 +129,7 @@ fn refuse(shared: &Shared, turned_away: TurnedAwayConnection) {
         )
     });
     let (status, answer) = if is_stream_request {
-        (200, busy_stream(&config.cors_origin, config.timeouts.retry, &detail, &date))
+        (200, busy_stream(config.cors_for(None), config.timeouts.retry, &detail, &date))
     } else {
         let retry_after = config.timeouts.retry_after_secs().to_string();
         let body = error_body(503, &format!("ssed is busy ({detail}); retry in {retry_after} s"));
@@ -141,7 +141,7 @@ fn refuse(shared: &Shared, turned_away: TurnedAwayConnection) {
             head_only: false,
         };
         shared.metrics.answered_error(503);
-        (503, whole.to_bytes(&config.cors_origin, &date))
+        (503, whole.to_bytes(config.cors_for(None), &date))
     };
     let mut writer = &socket;
     let _ = socket.set_write_timeout(Some(REFUSAL_READ_TIME));

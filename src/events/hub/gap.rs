@@ -37,8 +37,8 @@ impl Hub {
         let mut inner = self.lock();
         let position = inner.next_position;
         inner.next_position += 1;
-        let inboxes =
-            inner.by_topic.values().flat_map(|inboxes| inboxes.values()).chain(inner.everything.values());
+        let of_topics = inner.by_topic.values().flat_map(|inboxes| inboxes.values()).map(|f| &f.mailbox);
+        let inboxes = of_topics.chain(inner.everything.values().map(|follower| &follower.mailbox));
         // An inbox of several topics is in several lists: told once.
         let mut told = std::collections::HashSet::new();
         for mailbox in inboxes {

@@ -33,6 +33,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) use mailbox::{Delivery, Mailbox, Queued};
 pub use publisher::{EventId, PublishError, Publisher};
 
+use crate::auth::Reader;
 use crate::proto::sse::{data_cost, Event, SingleLine};
 use crate::proto::topic::TopicName;
 
@@ -42,7 +43,7 @@ use crate::proto::topic::TopicName;
 pub(crate) trait Store: Send {
     /// Keeps one event, or says why it could not: then the event is not
     /// published, and nothing of it may remain stored.
-    fn append(&mut self, seq: u64, topic: &str, event: Option<&str>, data: &str) -> io::Result<()>;
+    fn append(&mut self, seq: u64, event: &NewEvent<'_>) -> io::Result<()>;
 }
 
 /// A shared stream that several servers publish to and read from (Redis):
@@ -52,7 +53,7 @@ pub(crate) trait Upstream: Send + Sync {
     /// Appends one event to the shared stream; its id once it is there.
     /// [`PublishError::Unavailable`] when it surely is not there,
     /// [`PublishError::OutcomeUnknown`] when it may be.
-    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> Result<EventId, PublishError>;
+    fn publish(&self, event: &NewEvent<'_>) -> Result<EventId, PublishError>;
     /// The newest entries after `after` up to `through`, at most `count`,
     /// oldest first; and whether some after `after` are gone (trimmed from
     /// the stream, or more than `count`).
@@ -77,12 +78,23 @@ pub(crate) struct UpstreamHealth {
     pub(crate) entries_skipped: u64,
 }
 
+/// One event being published, as a store or a shared stream keeps it.
+pub(crate) struct NewEvent<'a> {
+    pub(crate) topic: &'a str,
+    /// Its `event:` name.
+    pub(crate) event: Option<&'a str>,
+    pub(crate) data: &'a str,
+    /// Only streams whose token may read its topic get it.
+    pub(crate) private: bool,
+}
+
 /// One event as a store or a shared stream hands it back.
 pub(crate) struct Entry {
     pub(crate) id: EventId,
     pub(crate) topic: TopicName,
     pub(crate) event: Option<String>,
     pub(crate) data: String,
+    pub(crate) private: bool,
 }
 
 /// Events a store kept from earlier runs, to start the hub with.
@@ -91,8 +103,8 @@ pub(crate) struct Restored {
     pub(crate) run: u64,
     /// The next sequence number to give out.
     pub(crate) next_seq: u64,
-    /// The newest events, oldest first: seq, topic, event name, data.
-    pub(crate) events: Vec<(u64, TopicName, Option<String>, String)>,
+    /// The newest events, oldest first (their ids' RUN is `run`).
+    pub(crate) events: Vec<Entry>,
 }
 
 pub(crate) struct Hub {
@@ -104,12 +116,31 @@ pub(crate) struct Hub {
 }
 
 /// One retained event: its place in this server's order (for inbox
-/// accounting), its id, its topic, and its frame.
+/// accounting), its id, its topic, whether it is private, and its frame.
 struct Retained {
     position: u64,
     id: EventId,
     topic: TopicName,
+    private: bool,
     frame: Arc<[u8]>,
+}
+
+/// A stream's inbox, as the hub keeps it for one of its topics.
+struct Follower {
+    mailbox: Arc<Mailbox>,
+    /// Whether the stream's token may read this topic's private events:
+    /// decided once, when it subscribed.
+    reads_private: bool,
+}
+
+/// A stream's inbox, as the hub keeps it when the stream follows every
+/// topic.
+struct FollowerOfAll {
+    mailbox: Arc<Mailbox>,
+    /// What the stream's token may read beyond public events: matched
+    /// against a private event's topic when it is published, never in the
+    /// stream's own thread.
+    reader: Arc<Reader>,
 }
 
 struct Inner {
@@ -129,9 +160,9 @@ struct Inner {
     /// Where events are kept beyond memory, if anywhere.
     store: Option<Box<dyn Store>>,
     /// Inboxes by topic; a topic is here only while someone follows it.
-    by_topic: HashMap<TopicName, HashMap<u64, Arc<Mailbox>>>,
+    by_topic: HashMap<TopicName, HashMap<u64, Follower>>,
     /// Inboxes of streams that follow every topic.
-    everything: HashMap<u64, Arc<Mailbox>>,
+    everything: HashMap<u64, FollowerOfAll>,
     next_subscriber: u64,
     /// Frames pushed into inboxes, in all.
     deliveries: u64,
@@ -139,8 +170,9 @@ struct Inner {
 
 impl Inner {
     /// Retains an event and hands it to the inboxes of its topic and of
-    /// every topic: each push wakes that one thread.
-    fn deliver(&mut self, id: EventId, topic: TopicName, frame: Arc<[u8]>) {
+    /// every topic, a private one only to those whose token may read it:
+    /// each push wakes that one thread, and nobody else's wakes.
+    fn deliver(&mut self, id: EventId, topic: TopicName, private: bool, frame: Arc<[u8]>) {
         let position = self.next_position;
         self.next_position += 1;
         if self.history.len() == self.capacity {
@@ -150,13 +182,16 @@ impl Inner {
         }
         let mut pushed = 0;
         let followers = self.by_topic.get(&topic).into_iter().flat_map(HashMap::values);
-        for mailbox in followers.chain(self.everything.values()) {
+        let of_topic = followers.filter(|follower| !private || follower.reads_private).map(|f| &f.mailbox);
+        let of_all = self.everything.values();
+        let of_all = of_all.filter(|follower| !private || follower.reader.reads_private(topic.as_str()));
+        for mailbox in of_topic.chain(of_all.map(|follower| &follower.mailbox)) {
             mailbox.push(position, id, Arc::clone(&frame));
             pushed += 1;
         }
         self.deliveries += pushed;
         self.last_id = Some(id);
-        self.history.push_back(Retained { position, id, topic, frame });
+        self.history.push_back(Retained { position, id, topic, private, frame });
     }
 }
 
@@ -198,11 +233,12 @@ impl Hub {
             next_subscriber: 0,
             deliveries: 0,
         };
-        let first = restored.events.first().map_or(restored.next_seq, |(seq, _, _, _)| *seq);
-        for (seq, topic, event, data) in restored.events {
+        let first = restored.events.first().map_or(restored.next_seq, |entry| entry.id.seq);
+        for entry in restored.events {
             // Stored names were checked when they were published.
-            let event = event.as_deref().and_then(|name| SingleLine::new(name).ok());
-            inner.deliver(EventId { run, seq }, topic, encode(EventId { run, seq }, event, &data));
+            let event = entry.event.as_deref().and_then(|name| SingleLine::new(name).ok());
+            let frame = encode(entry.id, event, &entry.data);
+            inner.deliver(entry.id, entry.topic, entry.private, frame);
         }
         // Events before what was restored are gone, as far as replay goes.
         inner.evicted_through = first.checked_sub(1).filter(|&seq| seq > 0).map(|seq| EventId { run, seq });
@@ -219,7 +255,7 @@ impl Hub {
     }
 
     pub(crate) fn publisher(self: &Arc<Hub>) -> Publisher {
-        Publisher { hub: Arc::clone(self), topic: TopicName::default_topic() }
+        Publisher { hub: Arc::clone(self), topic: TopicName::default_topic(), private: false }
     }
 
     /// No code panics while holding the lock, so a poisoned lock still
@@ -228,13 +264,16 @@ impl Hub {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Publishes one event to `topic`; a `private` one reaches only the
+    /// streams whose token may read the topic.
     pub(crate) fn publish(
         &self,
         topic: &TopicName,
         event: Option<&str>,
         data: &str,
+        private: bool,
     ) -> Result<EventId, PublishError> {
-        self.publish_within(topic, event, data, self.max_event_bytes)
+        self.publish_within(topic, event, data, private, self.max_event_bytes)
     }
 
     /// `--max-event-bytes`.
@@ -242,11 +281,13 @@ impl Hub {
         self.max_event_bytes
     }
 
+    /// [`Hub::publish`] with `limit` in place of `--max-event-bytes`.
     pub(crate) fn publish_within(
         &self,
         topic: &TopicName,
         event: Option<&str>,
         data: &str,
+        private: bool,
         limit: usize,
     ) -> Result<EventId, PublishError> {
         let event = event.map(SingleLine::new).transpose().map_err(PublishError::BadEventName)?;
@@ -256,7 +297,9 @@ impl Hub {
         }
         if let Some(upstream) = &self.upstream {
             // The shared stream orders events; delivery comes back from it.
-            let id = upstream.publish(topic.as_str(), event.map(|name| name.as_str()), data)?;
+            let new =
+                NewEvent { topic: topic.as_str(), event: event.map(|name| name.as_str()), data, private };
+            let id = upstream.publish(&new)?;
             self.lock().published += 1;
             return Ok(id);
         }
@@ -266,13 +309,13 @@ impl Hub {
         // Stored first: an event that cannot be kept is not published, and
         // its sequence number is given to the next one.
         if let Some(store) = &mut inner.store {
-            store
-                .append(seq, topic.as_str(), event.map(|name| name.as_str()), data)
-                .map_err(|error| PublishError::Unavailable(error.kind()))?;
+            let new =
+                NewEvent { topic: topic.as_str(), event: event.map(|name| name.as_str()), data, private };
+            store.append(seq, &new).map_err(|error| PublishError::Unavailable(error.kind()))?;
         }
         inner.next_seq += 1;
         inner.published += 1;
-        inner.deliver(id, topic.clone(), encode(id, event, data));
+        inner.deliver(id, topic.clone(), private, encode(id, event, data));
         Ok(id)
     }
 
@@ -286,7 +329,7 @@ impl Hub {
         }
         let event = entry.event.as_deref().and_then(|name| SingleLine::new(name).ok());
         let frame = encode(entry.id, event, &entry.data);
-        inner.deliver(entry.id, entry.topic, frame);
+        inner.deliver(entry.id, entry.topic, entry.private, frame);
     }
 
     /// The newest id delivered, if any.
@@ -315,7 +358,8 @@ impl Hub {
     /// Ends every stream at its next look, e.g. at shutdown.
     pub(crate) fn close_all(&self) {
         let inner = self.lock();
-        for mailbox in inner.by_topic.values().flat_map(HashMap::values).chain(inner.everything.values()) {
+        let of_topics = inner.by_topic.values().flat_map(HashMap::values).map(|follower| &follower.mailbox);
+        for mailbox in of_topics.chain(inner.everything.values().map(|follower| &follower.mailbox)) {
             mailbox.close();
         }
     }

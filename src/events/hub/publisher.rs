@@ -91,6 +91,8 @@ impl std::error::Error for PublishError {}
 pub struct Publisher {
     pub(super) hub: Arc<Hub>,
     pub(super) topic: TopicName,
+    /// Its events reach only the streams whose token may read the topic.
+    pub(super) private: bool,
 }
 
 impl Publisher {
@@ -106,7 +108,20 @@ impl Publisher {
     /// nothing is published then. With `--redis`, also
     /// [`PublishError::OutcomeUnknown`]: the event may have been published.
     pub fn publish(&self, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
-        self.hub.publish(&self.topic, event, data)
+        self.hub.publish(&self.topic, event, data, self.private)
+    }
+
+    /// A publisher for the same topic whose events are private: only the
+    /// `/events` streams whose token's `mercure.subscribe` selectors match
+    /// the topic get them, live and in replay, here and (kept by the
+    /// journal or Redis) after a restart or on another instance.
+    ///
+    /// ```text
+    /// let inbox = server.publisher().on_topic("users/42")?.private();
+    /// inbox.publish(None, "your order shipped")?;
+    /// ```
+    pub fn private(&self) -> Publisher {
+        Publisher { hub: Arc::clone(&self.hub), topic: self.topic.clone(), private: true }
     }
 
     /// A publisher for `topic` on the same server.
@@ -123,7 +138,7 @@ impl Publisher {
     /// A [`TopicError`] when `topic` breaks the name rule (1 to 128 bytes
     /// of `A-Z a-z 0-9 - . _ ~ / :`).
     pub fn on_topic(&self, topic: &str) -> Result<Publisher, TopicError> {
-        Ok(Publisher { hub: Arc::clone(&self.hub), topic: TopicName::new(topic)? })
+        Ok(Publisher { hub: Arc::clone(&self.hub), topic: TopicName::new(topic)?, private: self.private })
     }
 
     /// The topic this publisher publishes to.
@@ -140,6 +155,7 @@ impl Publisher {
         event: Option<&str>,
         data: &str,
     ) -> Result<EventId, PublishError> {
-        self.hub.publish_within(&self.topic, event, data, self.hub.max_event_bytes().saturating_mul(3))
+        let limit = self.hub.max_event_bytes().saturating_mul(3);
+        self.hub.publish_within(&self.topic, event, data, self.private, limit)
     }
 }

@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use super::{encode, EventId, Hub, Mailbox, Queued};
+use super::{encode, EventId, Follower, FollowerOfAll, Hub, Mailbox, Queued};
+use crate::auth::Reader;
 use crate::proto::sse::SingleLine;
 use crate::proto::topic::Topics;
 
@@ -73,6 +74,7 @@ impl Hub {
         &self,
         topics: Topics,
         last_event_id: Option<&str>,
+        reader: Reader,
     ) -> (Subscription<'_>, Replay) {
         let parsed = last_event_id.map(EventId::parse);
         // An id newer than any this server delivered: another server may
@@ -114,6 +116,7 @@ impl Hub {
                     .iter()
                     .skip(from)
                     .filter(|retained| topics.includes(&retained.topic))
+                    .filter(|retained| !retained.private || reader.reads_private(retained.topic.as_str()))
                     .map(|retained| (retained.position, Arc::clone(&retained.frame)))
                     .collect();
                 (frames, missed)
@@ -134,20 +137,27 @@ impl Hub {
             _ => None,
         };
         let mailbox = Mailbox::new(inner.capacity, skip_through);
+        let reader = Arc::new(reader);
         match &topics {
             Topics::All => {
-                inner.everything.insert(id, Arc::clone(&mailbox));
+                let follower = FollowerOfAll { mailbox: Arc::clone(&mailbox), reader: Arc::clone(&reader) };
+                inner.everything.insert(id, follower);
             }
             Topics::Some(names) => {
                 for name in names {
-                    inner.by_topic.entry(name.clone()).or_default().insert(id, Arc::clone(&mailbox));
+                    // Decided once here, so a private publish asks no selector.
+                    let reads_private = reader.reads_private(name.as_str());
+                    let follower = Follower { mailbox: Arc::clone(&mailbox), reads_private };
+                    inner.by_topic.entry(name.clone()).or_default().insert(id, follower);
                 }
             }
         }
         let capacity = inner.capacity;
         drop(inner);
         let replay = match source {
-            Source::Upstream { after, through } => self.replay_upstream(&topics, after, through, capacity),
+            Source::Upstream { after, through } => {
+                self.replay_upstream(&topics, &reader, after, through, capacity)
+            }
             Source::Memory { .. } => Replay { frames, missed },
         };
         (Subscription { hub: self, id, topics, mailbox }, replay)
@@ -156,13 +166,21 @@ impl Hub {
     /// The events after `after` up to `through` from the shared stream,
     /// filtered to `topics`; `missed` when some are gone or the stream
     /// cannot be asked.
-    fn replay_upstream(&self, topics: &Topics, after: EventId, through: EventId, count: usize) -> Replay {
+    fn replay_upstream(
+        &self,
+        topics: &Topics,
+        reader: &Reader,
+        after: EventId,
+        through: EventId,
+        count: usize,
+    ) -> Replay {
         let Some(upstream) = &self.upstream else { return Replay { frames: Vec::new(), missed: true } };
         match upstream.replay(after, through, count) {
             Ok((entries, trimmed)) => {
                 let frames = entries
                     .into_iter()
                     .filter(|entry| topics.includes(&entry.topic))
+                    .filter(|entry| !entry.private || reader.reads_private(entry.topic.as_str()))
                     .map(|entry| {
                         let event = entry.event.as_deref().and_then(|name| SingleLine::new(name).ok());
                         // Not from this server's order: position 0 never

@@ -26,7 +26,7 @@ use super::ids::{active_ids, lost_active_ids, segment_bytes};
 use super::record::{decode_header, decode_record, record_len, torn_write, verify_record, Decoded, Header};
 use super::record::{RecordError, HEADER_BYTES};
 use super::{failed, new_segment, with_suffix, Journal, JournalError, Options, Sealed};
-use crate::events::hub::Restored;
+use crate::events::hub::{Entry, EventId, Restored};
 use crate::proto::topic::TopicName;
 
 /// A journal opened at start: where to append, what to restore, and what
@@ -206,7 +206,9 @@ fn restore(
                 }
                 Ok(Decoded::Whole(record, _)) => {
                     if let Ok(topic) = TopicName::new(&record.topic) {
-                        events.push((record.seq, topic, record.event, record.data));
+                        let id = EventId { run, seq: record.seq };
+                        let private = record.private;
+                        events.push(Entry { id, topic, event: record.event, data: record.data, private });
                     }
                 }
                 Ok(Decoded::Incomplete) => break,

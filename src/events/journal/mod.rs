@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 
 use record::{encode_header, encode_record, Header, HEADER_BYTES};
 
-use crate::events::hub::Store;
+use crate::events::hub::{NewEvent, Store};
 
 /// How the journal is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,10 +164,10 @@ impl Journal {
 }
 
 impl Store for Journal {
-    fn append(&mut self, seq: u64, topic: &str, event: Option<&str>, data: &str) -> io::Result<()> {
+    fn append(&mut self, seq: u64, event: &NewEvent<'_>) -> io::Result<()> {
         let mut record = std::mem::take(&mut self.record);
         record.clear();
-        encode_record(seq, topic, event, data, &mut record);
+        encode_record(seq, event.topic, event.event, event.data, event.private, &mut record);
         let result = self.append_bytes(seq, &record);
         self.record = record;
         result

@@ -4,13 +4,15 @@
 //! ```text
 //! segment header (28 bytes)
 //!   "SSEDJRNL"  magic, so a file another program wrote is never read as events
-//!   u32 LE      format version (1)
+//!   u32 LE      format version (2; a version 1 segment, written before
+//!               private events, reads the same: its bit 31 is never set)
 //!   u64 LE      run: the RUN part of every id in this journal, fixed at its creation
 //!   u64 LE      the sequence number of the segment's first record
 //! record (16 bytes + fields)
 //!   u32 LE      length of the body
 //!   u32 LE      CRC-32 (IEEE) of the body
-//!   body:  u64 LE seq | u32 LE topic length | u32 LE event length (0xFFFF_FFFF: no event name)
+//!   body:  u64 LE seq | u32 LE topic length, bit 31 set for a private event
+//!          | u32 LE event length (0xFFFF_FFFF: no event name)
 //!          | u32 LE data length | topic | event | data
 //! ```
 //!
@@ -23,7 +25,9 @@ use std::fmt;
 /// The first bytes of every segment.
 pub const MAGIC: &[u8; 8] = b"SSEDJRNL";
 /// The format this ssed writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The earlier format, read as well: the same but for private events.
+pub const VERSION_WITHOUT_PRIVATE: u32 = 1;
 /// Bytes of a segment header.
 pub const HEADER_BYTES: usize = 28;
 /// Bytes before a record's body: its length and its checksum.
@@ -35,6 +39,9 @@ pub const MIN_RECORD_BYTES: usize = RECORD_PREFIX_BYTES + 8 + 12 + 1;
 /// allocate gigabytes.
 pub const MAX_BODY_BYTES: usize = 64 << 20;
 const NO_EVENT: u32 = u32::MAX;
+/// The bit of the topic length that marks a private event; topic names are
+/// far shorter than 2^31 bytes.
+const PRIVATE_BIT: u32 = 1 << 31;
 
 /// A segment's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +63,8 @@ pub struct Record {
     pub event: Option<String>,
     /// Its data.
     pub data: String,
+    /// Only streams whose token may read its topic get it.
+    pub private: bool,
 }
 
 /// What the bytes at the start of a buffer are.
@@ -151,18 +160,26 @@ pub fn decode_header(bytes: &[u8]) -> Result<Decoded<Header>, RecordError> {
         return Ok(Decoded::Incomplete);
     }
     let version = u32_at(bytes, 8);
-    if version != VERSION {
+    if version != VERSION && version != VERSION_WITHOUT_PRIVATE {
         return Err(RecordError::UnknownVersion(version));
     }
     Ok(Decoded::Whole(Header { run: u64_at(bytes, 12), first_seq: u64_at(bytes, 20) }, HEADER_BYTES))
 }
 
 /// Appends one record to `out`.
-pub fn encode_record(seq: u64, topic: &str, event: Option<&str>, data: &str, out: &mut Vec<u8>) {
+pub fn encode_record(
+    seq: u64,
+    topic: &str,
+    event: Option<&str>,
+    data: &str,
+    private: bool,
+    out: &mut Vec<u8>,
+) {
     let start = out.len();
     out.extend_from_slice(&[0; RECORD_PREFIX_BYTES]);
     out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&(topic.len() as u32).to_le_bytes());
+    let private_bit = if private { PRIVATE_BIT } else { 0 };
+    out.extend_from_slice(&(topic.len() as u32 | private_bit).to_le_bytes());
     out.extend_from_slice(&event.map_or(NO_EVENT, |event| event.len() as u32).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out.extend_from_slice(topic.as_bytes());
@@ -211,7 +228,7 @@ pub fn torn_write(bytes: &[u8], min_seq: u64) -> Result<(), RecordError> {
     };
     let event_len = u32_at(fields, 12);
     let needed = 20
-        + u64::from(u32_at(fields, 8))
+        + u64::from(u32_at(fields, 8) & !PRIVATE_BIT)
         + u64::from(if event_len == NO_EVENT { 0 } else { event_len })
         + u64::from(u32_at(fields, 16));
     if needed != u64::from(u32_at(bytes, 0)) || u64_at(fields, 0) < min_seq {
@@ -223,6 +240,7 @@ pub fn torn_write(bytes: &[u8], min_seq: u64) -> Result<(), RecordError> {
 /// Where the fields of a checked record's body lie.
 struct Layout {
     seq: u64,
+    private: bool,
     topic_len: usize,
     event_len: Option<usize>,
     data_len: usize,
@@ -243,7 +261,8 @@ fn check(bytes: &[u8]) -> Result<Decoded<(Layout, &[u8])>, RecordError> {
     let event_len = u32_at(fields, 12);
     let layout = Layout {
         seq: u64_at(fields, 0),
-        topic_len: u32_at(fields, 8) as usize,
+        private: u32_at(fields, 8) & PRIVATE_BIT != 0,
+        topic_len: (u32_at(fields, 8) & !PRIVATE_BIT) as usize,
         event_len: (event_len != NO_EVENT).then_some(event_len as usize),
         data_len: u32_at(fields, 16) as usize,
     };
@@ -289,7 +308,7 @@ pub fn decode_record(bytes: &[u8]) -> Result<Decoded<Record>, RecordError> {
     let event_at = 20 + layout.topic_len;
     let event = layout.event_len.map(|len| text(event_at, len)).transpose()?;
     let data = text(event_at + layout.event_len.unwrap_or(0), layout.data_len)?;
-    Ok(Decoded::Whole(Record { seq: layout.seq, topic, event, data }, total))
+    Ok(Decoded::Whole(Record { seq: layout.seq, topic, event, data, private: layout.private }, total))
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> u32 {

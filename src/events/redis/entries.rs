@@ -85,7 +85,7 @@ fn id_and_fields(item: Reply) -> Option<(EventId, Reply)> {
 
 fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry, Skipped> {
     let Reply::Array(Some(fields)) = fields else { return Err(Skipped::NotAnEvent) };
-    let (mut topic, mut event, mut data) = (None, None, None);
+    let (mut topic, mut event, mut data, mut private) = (None, None, None, false);
     for pair in fields.chunks(2) {
         let [Reply::Bulk(Some(name)), value] = pair else { continue };
         let value = match value {
@@ -102,6 +102,7 @@ fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry,
             b"topic" => topic = Some(value),
             b"event" => event = Some(value),
             b"data" => data = Some(value),
+            b"private" => private = value == "1",
             _ => {}
         }
     }
@@ -111,7 +112,7 @@ fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry,
         return Err(Skipped::TooLarge(cost));
     }
     let topic = TopicName::new(&topic.ok_or(Skipped::NotAnEvent)?).map_err(|_| Skipped::NotAnEvent)?;
-    Ok(Entry { id, topic, event, data })
+    Ok(Entry { id, topic, event, data, private })
 }
 
 /// What `XINFO STREAM` says about a stream, as far as ssed needs it.

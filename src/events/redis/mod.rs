@@ -38,7 +38,7 @@ use link::{Link, LinkError, COMMAND_TIMEOUT};
 use publishing::PublishLinks;
 
 use crate::config::{RedisOptions, RedisUrl};
-use crate::events::hub::{Entry, EventId, Hub, PublishError, Upstream, UpstreamHealth};
+use crate::events::hub::{Entry, EventId, Hub, NewEvent, PublishError, Upstream, UpstreamHealth};
 use crate::ops::log::log;
 use resp::{Limits, REPLY_ELEMENT_BYTES};
 
@@ -161,7 +161,7 @@ impl RedisStream {
 }
 
 impl Upstream for RedisStream {
-    fn publish(&self, topic: &str, event: Option<&str>, data: &str) -> Result<EventId, PublishError> {
+    fn publish(&self, new: &NewEvent<'_>) -> Result<EventId, PublishError> {
         let mut arguments: Vec<&[u8]> = vec![
             b"XADD",
             self.key.as_bytes(),
@@ -170,12 +170,16 @@ impl Upstream for RedisStream {
             self.max_len.as_bytes(),
             b"*",
             b"topic",
-            topic.as_bytes(),
+            new.topic.as_bytes(),
         ];
-        if let Some(event) = event {
+        if let Some(event) = new.event {
             arguments.extend_from_slice(&[b"event", event.as_bytes()]);
         }
-        arguments.extend_from_slice(&[b"data", data.as_bytes()]);
+        // Kept with the entry, so another instance's streams obey it too.
+        if new.private {
+            arguments.extend_from_slice(&[b"private", b"1"]);
+        }
+        arguments.extend_from_slice(&[b"data", new.data.as_bytes()]);
         self.publishing.xadd(&self.url, self.limits, &arguments)
     }
 

@@ -56,6 +56,7 @@ impl HmacKey {
     }
 
     /// HMAC-SHA256 of `message` under this key.
+    #[cfg(test)]
     pub fn mac(&self, message: &[u8]) -> [u8; MAC_BYTES] {
         self.mac_of_parts(&[message])
     }
@@ -79,6 +80,7 @@ impl HmacKey {
 /// let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
 /// assert_eq!(mac[..4], [0x5b, 0xdc, 0xc1, 0x46]);
 /// ```
+#[cfg(test)]
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; MAC_BYTES] {
     HmacKey::new(key).mac(message)
 }

@@ -145,6 +145,7 @@ impl Value {
 
 impl Number {
     /// The number as written.
+    #[cfg(test)]
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -208,6 +209,28 @@ fn exponent_value(text: &[u8]) -> i64 {
 }
 
 mod reader;
+
+/// `text` as a JSON string, quotes included: `"`, `\` and control
+/// characters escaped (RFC 8259 §7), for the claims `ssed token` writes.
+pub fn quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            control if u32::from(control) < 0x20 => {
+                quoted.push_str(&format!("\\u{:04x}", u32::from(control)));
+            }
+            other => quoted.push(other),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
 
 #[cfg(test)]
 mod tests;

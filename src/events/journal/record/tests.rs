@@ -1,11 +1,30 @@
 use super::*;
 
 fn record(seq: u64, topic: &str, event: Option<&str>, data: &str) -> (Record, Vec<u8>) {
+    record_of(seq, topic, event, data, false)
+}
+
+fn record_of(seq: u64, topic: &str, event: Option<&str>, data: &str, private: bool) -> (Record, Vec<u8>) {
     let mut bytes = Vec::new();
-    encode_record(seq, topic, event, data, &mut bytes);
-    let record =
-        Record { seq, topic: topic.to_owned(), event: event.map(str::to_owned), data: data.to_owned() };
-    (record, bytes)
+    encode_record(seq, topic, event, data, private, &mut bytes);
+    let (topic, event, data) = (topic.to_owned(), event.map(str::to_owned), data.to_owned());
+    (Record { seq, topic, event, data, private }, bytes)
+}
+
+#[test]
+fn private_records_round_trip_and_a_version_1_segment_still_reads() {
+    let (expected, bytes) = record_of(7, "users/42", Some("order"), "shipped", true);
+    assert_eq!(decode_record(&bytes), Ok(Decoded::Whole(expected, bytes.len())));
+    // A record written before private events existed reads as public.
+    let (public, bytes) = record(8, "users/42", None, "hello");
+    assert_eq!(decode_record(&bytes), Ok(Decoded::Whole(public.clone(), bytes.len())));
+    assert!(!public.private);
+    for version in [VERSION_WITHOUT_PRIVATE, VERSION] {
+        let mut header = Vec::new();
+        encode_header(Header { run: 1, first_seq: 1 }, &mut header);
+        header[8..12].copy_from_slice(&version.to_le_bytes());
+        assert!(matches!(decode_header(&header), Ok(Decoded::Whole(..))), "version {version}");
+    }
 }
 
 #[test]

@@ -234,3 +234,13 @@ fn random_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn quoted_text_reads_back_as_itself() {
+    for text in
+        ["", "plain", "a\"b", "back\\slash", "line\nbreak\r\t", "\u{1}\u{1f}", "ünïcode ✓", "</script>"]
+    {
+        let quoted = quote(text);
+        assert_eq!(parse(quoted.as_bytes()), Ok(Value::String(text.to_owned())), "{quoted}");
+    }
+}
