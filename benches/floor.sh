@@ -10,9 +10,8 @@
 #   benches/floor.sh pings ROUNDS NAME=BINARY...   (10,000 /sse streams)
 #   benches/floor.sh fanout ROUNDS NAME=BINARY...  (/events, 1,000 × 20/s and 5,000 × 4/s)
 #
-# A BINARY named `*ssed*` is started as ssed (`--quiet --max-clients 20000
-# --publish-token bench`), anything else as `BINARY 127.0.0.1:PORT bench`
-# (the peers take the address and the token as arguments).
+# How each BINARY is started: benches/servers.sh. The fan-out beside nchan
+# at the issue 21 settings: benches/fanout.sh.
 set -u
 mode=${1:?pings or fanout}
 rounds=${2:?rounds}
@@ -20,25 +19,7 @@ shift 2
 loadgen=${LOADGEN:-target/release/examples/loadgen}
 port=18600
 
-start_server() { # BINARY PORT -> sets server_pid
-    local binary=$1 port=$2
-    case $binary in
-    *ssed*) taskset -c 0 "$binary" --quiet --addr "127.0.0.1:$port" --max-clients 20000 --publish-token bench &>/dev/null & ;;
-    *) taskset -c 0 "$binary" "127.0.0.1:$port" bench &>/dev/null & ;;
-    esac
-    server_pid=$!
-    for _ in $(seq 50); do
-        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
-        sleep 0.1
-    done
-}
-
-stop_server() { # BINARY: signal our PID only while it still runs our binary
-    if [ "$(readlink "/proc/$server_pid/exe")" = "$(realpath "$1")" ]; then
-        kill "$server_pid"
-    fi
-    wait "$server_pid" 2>/dev/null
-}
+. "$(dirname "$0")/servers.sh"
 
 overflows() { nstat -az TcpExtListenOverflows | awk '/ListenOverflows/ { print $2 }'; }
 
@@ -54,7 +35,7 @@ for round in $(seq "$rounds"); do
                 --pid "$server_pid" --streams 10000 --ramp 2000 --hold 20 --close rst 2>&1)
             echo "== $name, round $round: listen overflows $(($(overflows) - before))"
             echo "$report"
-            stop_server "$binary"
+            stop_server
         else
             for load in "1000 20" "5000 4"; do
                 read -r streams rate <<<"$load"
@@ -63,7 +44,7 @@ for round in $(seq "$rounds"); do
                     --pid "$server_pid" --streams "$streams" --ramp 2000 --hold 20 --publish-rate "$rate" --token bench 2>&1)
                 echo "== $name, round $round: $streams streams, $rate publishes/s"
                 echo "$report"
-                stop_server "$binary"
+                stop_server
                 port=$((port + 1))
             done
         fi

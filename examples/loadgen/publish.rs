@@ -39,12 +39,18 @@ pub(crate) fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) ->
             let _ = socket.write_all(request.as_bytes());
             let mut answer = Vec::new();
             let _ = socket.read_to_end(&mut answer);
-            published += usize::from(answer.starts_with(b"HTTP/1.1 200"));
+            published += usize::from(accepted(&answer));
         }
         let due = started + Duration::from_secs_f64(f64::from(attempts) / rate as f64);
         thread::sleep(due.saturating_duration_since(Instant::now()));
     }
     published
+}
+
+/// A publish the server took: any 2xx, since nchan answers 201 (delivered)
+/// or 202 (queued, no subscriber) where ssed and the Go peer answer 200.
+fn accepted(answer: &[u8]) -> bool {
+    answer.starts_with(b"HTTP/1.1 2")
 }
 
 /// Publishes one event after another, each on its own connection and
@@ -79,7 +85,7 @@ pub(crate) fn measure_publishing() {
         let _ = socket.write_all(request.as_bytes());
         let mut answer = Vec::new();
         let _ = socket.read_to_end(&mut answer);
-        if answer.starts_with(b"HTTP/1.1 200") {
+        if accepted(&answer) {
             acknowledged += 1;
         } else {
             refused += 1;
