@@ -229,7 +229,7 @@ pub fn find_program(name: &str, version_flag: &str) -> Option<String> {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED {test}: {name} is not installed (looked on PATH, in /usr/sbin and /sbin). \
-             Install what the real-client tests use with: sudo apt-get install curl chromium nginx-light redis-server openssl"
+             Install what the real-client tests use with: sudo apt-get install curl chromium nginx-light redis-server openssl python3"
         );
     }
     found
@@ -410,6 +410,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
 }
 pub mod browser;
 pub mod heads;
+pub mod jwt;
 pub mod nginx;
 pub mod redis_client;
 
