@@ -162,7 +162,7 @@ fn two_instances_deliver_one_stream_with_the_same_ids_and_replay_from_redis() {
     let b = ssed(&redis.url(), &["--history", "3"]);
     let mut on_a = Client::open(a.addr, "/events?topic=room/a", None);
     let mut on_b = Client::open(b.addr, "/events?topic=room/a", None);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_streams(&[a.addr, b.addr], 2);
     let ids: Vec<String> =
         (1..=5).map(|n| publish(a.addr, "?topic=room/a", &format!("e{n}")).expect("publish on A")).collect();
     let expected: Vec<(String, String)> =
@@ -197,7 +197,7 @@ fn a_redis_restart_loses_and_duplicates_nothing_acknowledged() {
     let b = ssed(&redis.url(), &["--history", "5000"]);
     let mut on_a = Client::open(a.addr, "/events", None);
     let mut on_b = Client::open(b.addr, "/events", None);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_streams(&[a.addr, b.addr], 2);
     let addr = a.addr;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let publisher = {
@@ -263,7 +263,7 @@ fn a_client_of_a_killed_instance_gets_what_it_missed_from_the_other_through_ngin
     let (_nginx, proxy) = support::nginx::start_nginx(&nginx_program, &upstream, location);
     // Find which instance the balancer sends this client to, and publish there.
     let mut client = Client::open(proxy, "/events?topic=lb", None);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_streams(&[a.addr, b.addr], 1);
     let first = publish(a.addr, "?topic=lb", "before").expect("publish");
     assert_eq!(client.until("before"), [(first.clone(), "before".to_owned())]);
     // Kill A: whichever instance the client was on, A is gone; the next
@@ -381,6 +381,13 @@ impl Redis {
 }
 
 /// One sample of a running binary's `/metrics`.
+/// Polls until the servers at `addrs` hold `count` streams between them.
+fn wait_for_streams(addrs: &[SocketAddr], count: u64) {
+    support::eventually(Duration::from_secs(5), "the streams registered", || {
+        addrs.iter().map(|&addr| metric_of(addr, "ssed_streams_live")).sum::<u64>() == count
+    });
+}
+
 fn metric_of(addr: SocketAddr, sample: &str) -> u64 {
     let text = support::exchange_addr(addr, &support::get("/metrics"));
     let prefix = format!("{sample} ");
@@ -782,4 +789,47 @@ fn a_url_without_the_password_redis_requires_stops_the_start_with_one_line() {
     std::thread::sleep(Duration::from_secs(3));
     let more: Vec<String> = server.stderr.try_iter().filter(|line| line.contains("redis")).collect();
     assert!(more.is_empty(), "more lines for one outage: {more:?}");
+}
+
+#[test]
+fn private_events_through_redis_reach_only_the_streams_that_may_read_them_on_every_instance() {
+    if !support::jwt::signer_available() {
+        return;
+    }
+    let Some(redis) = Redis::start("private", &[]) else { return };
+    let key = b"0123456789abcdef0123456789abcdef-redis-key";
+    let key_file = std::env::temp_dir().join(format!("ssed-redis-key-{}", std::process::id()));
+    std::fs::write(&key_file, key).expect("write the key file");
+    let key_flag = format!("--jwt-key-file={}", key_file.display());
+    let a = ssed(&redis.url(), &[&key_flag]);
+    let b = ssed(&redis.url(), &[&key_flag]);
+    let token = support::jwt::sign(r#"{"mercure":{"subscribe":["users/{id}"]}}"#, key);
+    let mut allowed = Client::open(b.addr, &format!("/events?topic=users/42&authorization={token}"), None);
+    let mut anonymous = Client::open(b.addr, "/events?topic=users/42", None);
+    support::eventually(Duration::from_secs(5), "both streams on B", || {
+        metric_of(b.addr, "ssed_streams_live") == 2
+    });
+    let secret = publish(a.addr, "?topic=users/42&private", "secret").expect("publish on A");
+    publish(a.addr, "?topic=users/42", "public").expect("publish on A");
+    let seen = allowed.until("public");
+    assert_eq!(seen.iter().map(|(_, data)| data.as_str()).collect::<Vec<_>>(), ["secret", "public"]);
+    let seen = anonymous.until("public");
+    assert_eq!(seen.iter().map(|(_, data)| data.as_str()).collect::<Vec<_>>(), ["public"]);
+    // A third instance, started after: its replay comes from Redis and
+    // keeps the private rule.
+    let c = ssed(&redis.url(), &[&key_flag]);
+    // An id just before the secret's: its time less one millisecond.
+    let secret_ms: u64 = secret.split('-').next().and_then(|ms| ms.parse().ok()).expect("a Redis id");
+    let before = secret_ms - 1;
+    let replayed = Client::open(
+        c.addr,
+        &format!("/events?topic=users/42&authorization={token}"),
+        Some(&format!("{before}-0")),
+    )
+    .until_owned("public");
+    assert_eq!(replayed.0.iter().map(|(_, data)| data.as_str()).collect::<Vec<_>>(), ["secret", "public"]);
+    let replayed =
+        Client::open(c.addr, "/events?topic=users/42", Some(&format!("{before}-0"))).until_owned("public");
+    assert_eq!(replayed.0.iter().map(|(_, data)| data.as_str()).collect::<Vec<_>>(), ["public"]);
+    let _ = std::fs::remove_file(&key_file);
 }
