@@ -200,7 +200,7 @@ fn files_that_are_not_a_journal_it_can_use_stop_the_start_with_one_line() {
     std::fs::write(&future, &header).expect("write");
     let cases: [(&Path, &str); 4] = [
         (&garbage, "not an ssed journal"),
-        (&future, "journal format version 9; this ssed reads version 1"),
+        (&future, "journal format version 9; this ssed reads versions 1 to 3"),
         (&dir.0, "is a directory"),
         (Path::new("/sys/ssed.journal"), "cannot create /sys/ssed.journal.lock"),
     ];

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use crate::auth::{now_seconds, Reader};
 use crate::conn::socket::check_peer;
 use crate::conn::stream_head::stream_head_in;
-use crate::events::hub::{Delivery, Hub, Mailbox, Queued};
+use crate::events::hub::{Delivery, Hub, Interest, Mailbox, Queued};
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
 use crate::proto::response::Cors;
@@ -66,7 +66,7 @@ pub(crate) fn serve_events(
     // or before it, never after (Mercure rule 22).
     let ends_at =
         reader.expires.map(|exp| Instant::now() + Duration::from_secs(exp.saturating_sub(now_seconds())));
-    let (subscription, replay) = hub.subscribe(topics, last_event_id, reader);
+    let (subscription, replay) = hub.subscribe(Interest::Topics(topics), last_event_id, reader);
     let mut opening = stream_head_in(buffer, cors);
     sse::encode_retry(shared.config.timeouts.retry, &mut opening);
     let mut sent = 0;

@@ -137,16 +137,6 @@ pub enum Topics {
     Some(Vec<TopicName>),
 }
 
-impl Topics {
-    /// Whether an event on `topic` goes to this stream.
-    pub fn includes(&self, topic: &TopicName) -> bool {
-        match self {
-            Topics::All => true,
-            Topics::Some(names) => names.contains(topic),
-        }
-    }
-}
-
 /// The topics a query (`a=1&topic=x&topic=y`) asks for: every `topic`
 /// value, percent-decoded, checked, duplicates counted once.
 ///

@@ -37,14 +37,9 @@ impl Hub {
         let mut inner = self.lock();
         let position = inner.next_position;
         inner.next_position += 1;
-        let of_topics = inner.by_topic.values().flat_map(|inboxes| inboxes.values()).map(|f| &f.mailbox);
-        let inboxes = of_topics.chain(inner.everything.values().map(|follower| &follower.mailbox));
-        // An inbox of several topics is in several lists: told once.
-        let mut told = std::collections::HashSet::new();
-        for mailbox in inboxes {
-            if told.insert(Arc::as_ptr(mailbox)) {
-                mailbox.push(position, told_unless_had, Arc::clone(&frame));
-            }
+        // Each inbox once, however many topics its stream follows.
+        for mailbox in inner.followers.all_mailboxes() {
+            mailbox.push(position, told_unless_had, Arc::clone(&frame));
         }
         inner.history.clear();
     }

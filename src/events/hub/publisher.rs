@@ -10,7 +10,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use super::Hub;
+use super::{Hub, NewEvent};
 use crate::proto::sse::FieldError;
 use crate::proto::topic::{TopicError, TopicName};
 
@@ -156,6 +156,7 @@ impl Publisher {
         data: &str,
     ) -> Result<EventId, PublishError> {
         let limit = self.hub.max_event_bytes().saturating_mul(3);
-        self.hub.publish_within(&self.topic, event, data, self.private, limit)
+        let topics = [self.topic.as_str()];
+        self.hub.publish_new(&NewEvent::on(&topics, event, data, self.private), limit)
     }
 }

@@ -9,46 +9,41 @@
 
 use std::sync::Arc;
 
-use super::{encode, EventId, Follower, FollowerOfAll, Hub, Mailbox, Queued};
+use super::{encode, EventId, Hub, Interest, Mailbox, Queued};
 use crate::auth::Reader;
-use crate::proto::sse::SingleLine;
-use crate::proto::topic::Topics;
 
-/// What a new stream gets: the retained frames it missed, and whether some
-/// it asked for are gone.
+/// What a new stream gets: the retained frames it missed, whether some it
+/// asked for are gone, and what became of the id it came with.
 pub(crate) struct Replay {
     pub(crate) frames: Vec<Queued>,
     pub(crate) missed: bool,
+    pub(crate) found: Found,
+}
+
+/// What became of a stream's last event id (Mercure rule 26).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// It came with none.
+    NoId,
+    /// Found: the replay starts after it.
+    Known,
+    /// Not found: the replay is what the history holds, after the newest
+    /// id before it (`None`: the history is empty).
+    Unknown { newest_before: Option<String> },
 }
 
 /// A stream's registration with the hub; dropping it unsubscribes.
 pub(crate) struct Subscription<'a> {
     hub: &'a Hub,
     id: u64,
-    topics: Topics,
+    interest: Interest,
     /// Where the hub puts this stream's frames.
     pub(crate) mailbox: Arc<Mailbox>,
 }
 
 impl Drop for Subscription<'_> {
     fn drop(&mut self) {
-        let mut inner = self.hub.lock();
-        match &self.topics {
-            Topics::All => {
-                inner.everything.remove(&self.id);
-            }
-            Topics::Some(names) => {
-                for name in names {
-                    if let Some(inboxes) = inner.by_topic.get_mut(name) {
-                        inboxes.remove(&self.id);
-                        // A topic nobody follows costs nothing.
-                        if inboxes.is_empty() {
-                            inner.by_topic.remove(name);
-                        }
-                    }
-                }
-            }
-        }
+        self.hub.lock().followers.remove(self.id, &self.interest);
     }
 }
 
@@ -72,11 +67,15 @@ impl Hub {
     /// after that id cannot be known.
     pub(crate) fn subscribe(
         &self,
-        topics: Topics,
+        interest: Interest,
         last_event_id: Option<&str>,
         reader: Reader,
     ) -> (Subscription<'_>, Replay) {
         let parsed = last_event_id.map(EventId::parse);
+        let mut found = match last_event_id {
+            None => Found::NoId,
+            Some(_) => Found::Known,
+        };
         // An id newer than any this server delivered: another server may
         // have given it (its reader is ahead of this one's), or none did (a
         // guess, an id of another stream). The shared stream tells, asked
@@ -96,8 +95,19 @@ impl Hub {
             None => inner.evicted_through.is_none_or(|evicted| id >= evicted),
             Some(_) => inner.history.front().is_some_and(|oldest| id >= oldest.id),
         };
+        // An id its publisher gave (Mercure's `id`, a `urn:uuid:`) is found
+        // by looking, newest first: publishers may reuse ids.
+        let labelled = match (last_event_id, parsed) {
+            (Some(label), Some(None)) => {
+                inner.history.iter().rposition(|retained| retained.label.as_deref() == Some(label))
+            }
+            _ => None,
+        };
         let source = match parsed {
             None => Source::Memory { from: inner.history.len(), missed: false },
+            Some(None) if labelled.is_some() => {
+                Source::Memory { from: labelled.map_or(0, |at| at + 1), missed: false }
+            }
             Some(Some(_)) if never_given => Source::Memory { from: 0, missed: true },
             Some(Some(id)) if self.upstream.is_some() && !covered(id) => match inner.last_id {
                 Some(through) => Source::Upstream { after: id, through },
@@ -109,14 +119,19 @@ impl Hub {
             }
             Some(_) => Source::Memory { from: 0, missed: true },
         };
+        if let Source::Memory { from: 0, missed: true } = source {
+            found = Found::Unknown { newest_before: None };
+        }
         let (frames, missed) = match source {
             Source::Memory { from, missed } => {
                 let frames = inner
                     .history
                     .iter()
                     .skip(from)
-                    .filter(|retained| topics.includes(&retained.topic))
-                    .filter(|retained| !retained.private || reader.reads_private(retained.topic.as_str()))
+                    .filter(|retained| interest.includes(&retained.topics))
+                    .filter(|retained| {
+                        !retained.private || retained.topics.iter().any(|topic| reader.reads_private(topic))
+                    })
                     .map(|retained| (retained.position, Arc::clone(&retained.frame)))
                     .collect();
                 (frames, missed)
@@ -138,29 +153,16 @@ impl Hub {
         };
         let mailbox = Mailbox::new(inner.capacity, skip_through);
         let reader = Arc::new(reader);
-        match &topics {
-            Topics::All => {
-                let follower = FollowerOfAll { mailbox: Arc::clone(&mailbox), reader: Arc::clone(&reader) };
-                inner.everything.insert(id, follower);
-            }
-            Topics::Some(names) => {
-                for name in names {
-                    // Decided once here, so a private publish asks no selector.
-                    let reads_private = reader.reads_private(name.as_str());
-                    let follower = Follower { mailbox: Arc::clone(&mailbox), reads_private };
-                    inner.by_topic.entry(name.clone()).or_default().insert(id, follower);
-                }
-            }
-        }
+        inner.followers.add(id, &interest, &mailbox, &reader);
         let capacity = inner.capacity;
         drop(inner);
         let replay = match source {
             Source::Upstream { after, through } => {
-                self.replay_upstream(&topics, &reader, after, through, capacity)
+                self.replay_upstream(&interest, &reader, after, through, capacity, found)
             }
-            Source::Memory { .. } => Replay { frames, missed },
+            Source::Memory { .. } => Replay { frames, missed, found },
         };
-        (Subscription { hub: self, id, topics, mailbox }, replay)
+        (Subscription { hub: self, id, interest, mailbox }, replay)
     }
 
     /// The events after `after` up to `through` from the shared stream,
@@ -168,29 +170,31 @@ impl Hub {
     /// cannot be asked.
     fn replay_upstream(
         &self,
-        topics: &Topics,
+        interest: &Interest,
         reader: &Reader,
         after: EventId,
         through: EventId,
         count: usize,
+        found: Found,
     ) -> Replay {
-        let Some(upstream) = &self.upstream else { return Replay { frames: Vec::new(), missed: true } };
+        let Some(upstream) = &self.upstream else {
+            return Replay { frames: Vec::new(), missed: true, found };
+        };
         match upstream.replay(after, through, count) {
             Ok((entries, trimmed)) => {
                 let frames = entries
                     .into_iter()
-                    .filter(|entry| topics.includes(&entry.topic))
-                    .filter(|entry| !entry.private || reader.reads_private(entry.topic.as_str()))
-                    .map(|entry| {
-                        let event = entry.event.as_deref().and_then(|name| SingleLine::new(name).ok());
-                        // Not from this server's order: position 0 never
-                        // makes an inbox look behind.
-                        (0, encode(entry.id, event, &entry.data))
+                    .filter(|entry| interest.includes(&entry.topics))
+                    .filter(|entry| {
+                        !entry.private || entry.topics.iter().any(|topic| reader.reads_private(topic))
                     })
+                    // Not from this server's order: position 0 never makes
+                    // an inbox look behind.
+                    .map(|entry| (0, encode(entry.id, &entry)))
                     .collect();
-                Replay { frames, missed: trimmed }
+                Replay { frames, missed: trimmed, found }
             }
-            Err(_) => Replay { frames: Vec::new(), missed: true },
+            Err(_) => Replay { frames: Vec::new(), missed: true, found },
         }
     }
 }

@@ -30,7 +30,7 @@ fn queued(mailbox: &Mailbox) -> Vec<String> {
 #[test]
 fn events_are_encoded_once_with_run_seq_ids() {
     let hub = Arc::new(Hub::new(4, 100));
-    let (all, _) = hub.subscribe(Topics::All, None, Reader::default());
+    let (all, _) = hub.subscribe(Interest::Topics(Topics::All), None, Reader::default());
     let publisher = hub.publisher();
     let first = publisher.publish(None, "a\nb").expect("published");
     let second = publisher.publish(Some("reading"), "21.5").expect("published");
@@ -57,10 +57,10 @@ fn refused_events_take_no_id() {
 #[test]
 fn a_publish_reaches_only_the_inboxes_of_its_topic_and_of_every_topic() {
     let hub = Arc::new(Hub::new(8, 100));
-    let (on_a, _) = hub.subscribe(only(&["a"]), None, Reader::default());
-    let (on_b, _) = hub.subscribe(only(&["b"]), None, Reader::default());
-    let (on_both, _) = hub.subscribe(only(&["a", "b"]), None, Reader::default());
-    let (on_all, _) = hub.subscribe(Topics::All, None, Reader::default());
+    let (on_a, _) = hub.subscribe(Interest::Topics(only(&["a"])), None, Reader::default());
+    let (on_b, _) = hub.subscribe(Interest::Topics(only(&["b"])), None, Reader::default());
+    let (on_both, _) = hub.subscribe(Interest::Topics(only(&["a", "b"])), None, Reader::default());
+    let (on_all, _) = hub.subscribe(Interest::Topics(Topics::All), None, Reader::default());
     let to_a = hub.publisher().on_topic("a").expect("topic");
     to_a.publish(None, "for a").expect("published");
     assert_eq!(queued(&on_a.mailbox).len(), 1);
@@ -87,7 +87,7 @@ fn replay_is_the_retained_events_of_the_topics_after_the_id() {
     ];
     // History holds 2, 3, 4.
     let replay = |topics: Topics, id: Option<String>| {
-        let (_, replay) = hub.subscribe(topics, id.as_deref(), Reader::default());
+        let (_, replay) = hub.subscribe(Interest::Topics(topics), id.as_deref(), Reader::default());
         let data: Vec<String> = texts(&replay.frames)
             .iter()
             .map(|frame| frame.rsplit("data: ").next().unwrap_or("").trim().to_owned())
@@ -111,7 +111,7 @@ fn replay_is_the_retained_events_of_the_topics_after_the_id() {
 #[test]
 fn a_waiting_stream_wakes_on_a_publish_for_it_and_a_slow_one_falls_behind() {
     let hub = Arc::new(Hub::new(2, 100));
-    let (subscription, _) = hub.subscribe(only(&["a"]), None, Reader::default());
+    let (subscription, _) = hub.subscribe(Interest::Topics(only(&["a"])), None, Reader::default());
     let mailbox = Arc::clone(&subscription.mailbox);
     let waiter = std::thread::spawn(move || {
         let mut out = VecDeque::new();
@@ -164,16 +164,10 @@ impl Upstream for NoUpstream {
 #[test]
 fn a_client_ahead_of_this_servers_reader_gets_nothing_twice() {
     let hub = Arc::new(Hub::with_upstream(8, 100, Arc::new(NoUpstream)));
-    let entry = |seq: u64| Entry {
-        id: EventId { run: 1, seq },
-        topic: topic("default"),
-        event: None,
-        data: format!("e{seq}"),
-        private: false,
-    };
+    let entry = |seq: u64| Entry::plain(EventId { run: 1, seq }, "default", None, format!("e{seq}"), false);
     hub.deliver(entry(1));
     // The client saw 1-3 on another server; this one has read up to 1-1.
-    let (subscription, replay) = hub.subscribe(Topics::All, Some("1-3"), Reader::default());
+    let (subscription, replay) = hub.subscribe(Interest::Topics(Topics::All), Some("1-3"), Reader::default());
     assert!(replay.frames.is_empty() && !replay.missed);
     for seq in 2..=4 {
         hub.deliver(entry(seq));
@@ -191,19 +185,13 @@ fn a_client_ahead_of_this_servers_reader_gets_nothing_twice() {
 #[test]
 fn a_gap_in_the_shared_stream_tells_every_stream_missed_once_unless_its_client_had_it_all() {
     let hub = Arc::new(Hub::with_upstream(8, 100, Arc::new(NoUpstream)));
-    let entry = |seq: u64| Entry {
-        id: EventId { run: 1, seq },
-        topic: topic("room/a"),
-        event: None,
-        data: format!("e{seq}"),
-        private: false,
-    };
+    let entry = |seq: u64| Entry::plain(EventId { run: 1, seq }, "room/a", None, format!("e{seq}"), false);
     hub.deliver(entry(1));
     let room = Topics::Some(vec![topic("room/a"), topic("room/b")]);
-    let (in_two_topics, _) = hub.subscribe(room, None, Reader::default());
-    let (everything, _) = hub.subscribe(Topics::All, None, Reader::default());
+    let (in_two_topics, _) = hub.subscribe(Interest::Topics(room), None, Reader::default());
+    let (everything, _) = hub.subscribe(Interest::Topics(Topics::All), None, Reader::default());
     // This client saw up to 1-9 on another server.
-    let (ahead, _) = hub.subscribe(Topics::All, Some("1-9"), Reader::default());
+    let (ahead, _) = hub.subscribe(Interest::Topics(Topics::All), Some("1-9"), Reader::default());
     hub.entries_gone(EventId { run: 1, seq: 1 }, Some(EventId { run: 1, seq: 5 }));
     hub.deliver(entry(5));
     let told = "event: missed\ndata: 1-1\n\n";
@@ -211,6 +199,6 @@ fn a_gap_in_the_shared_stream_tells_every_stream_missed_once_unless_its_client_h
     assert_eq!(queued(&everything.mailbox), [told, "id: 1-5\ndata: e5\n\n"]);
     assert!(queued(&ahead.mailbox).is_empty());
     // Memory no longer answers for ids before the gap.
-    let (_, replay) = hub.subscribe(Topics::All, Some("1-1"), Reader::default());
+    let (_, replay) = hub.subscribe(Interest::Topics(Topics::All), Some("1-1"), Reader::default());
     assert!(replay.frames.is_empty());
 }

@@ -27,7 +27,7 @@ use super::record::{decode_header, decode_record, record_len, torn_write, verify
 use super::record::{RecordError, HEADER_BYTES};
 use super::{failed, new_segment, with_suffix, Journal, JournalError, Options, Sealed};
 use crate::events::hub::{Entry, EventId, Restored};
-use crate::proto::topic::TopicName;
+use std::sync::Arc;
 
 /// A journal opened at start: where to append, what to restore, and what
 /// to tell the operator about what was found.
@@ -205,11 +205,17 @@ fn restore(
                     ));
                 }
                 Ok(Decoded::Whole(record, _)) => {
-                    if let Ok(topic) = TopicName::new(&record.topic) {
-                        let id = EventId { run, seq: record.seq };
-                        let private = record.private;
-                        events.push(Entry { id, topic, event: record.event, data: record.data, private });
-                    }
+                    let id = EventId { run, seq: record.seq };
+                    let topics = std::iter::once(record.topic).chain(record.alternates);
+                    events.push(Entry {
+                        id,
+                        topics: topics.map(|topic| Arc::from(topic.as_str())).collect(),
+                        event: record.event,
+                        data: record.data,
+                        private: record.private,
+                        label: record.label,
+                        retry: record.retry,
+                    });
                 }
                 Ok(Decoded::Incomplete) => break,
                 Err(error) => {
@@ -283,4 +289,37 @@ fn segment_number(path: &Path, candidate: &Path) -> Option<u64> {
     let candidate_name = candidate.file_name()?.to_str()?;
     let suffix = candidate_name.strip_prefix(name)?.strip_prefix('.')?;
     suffix.bytes().all(|byte| byte.is_ascii_digit()).then(|| suffix.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::hub::NewEvent;
+    use crate::events::journal::record::{encode_header, encode_record, VERSION_WITHOUT_PRIVATE};
+
+    /// A journal as ssed wrote it before private events and extras
+    /// (format 1): the same header but for its version, records without
+    /// flag bits. It opens, and its events come back as they were.
+    #[test]
+    fn a_journal_of_format_1_opens_and_replays() {
+        let dir = std::env::temp_dir().join(format!("ssed-v1-journal-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("events.journal");
+        let mut bytes = Vec::new();
+        encode_header(Header { run: 1_700_000_000_000, first_seq: 1 }, &mut bytes);
+        bytes[8..12].copy_from_slice(&VERSION_WITHOUT_PRIVATE.to_le_bytes());
+        for (seq, data) in [(1, "one"), (2, "two")] {
+            encode_record(seq, &NewEvent::on(&["room/a"], Some("reading"), data, false), &mut bytes);
+        }
+        fs::write(&path, &bytes).expect("write a format 1 journal");
+        let options = Options { max_bytes: 1 << 20, fsync: false, history: 16 };
+        let opened = open(&path, options).expect("a format 1 journal opens");
+        let events = &opened.restored.events;
+        assert_eq!(events.iter().map(|entry| entry.data.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        assert_eq!(opened.restored.next_seq, 3);
+        assert!(events.iter().all(|entry| !entry.private && entry.event.as_deref() == Some("reading")));
+        drop(opened);
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -167,7 +167,7 @@ impl Store for Journal {
     fn append(&mut self, seq: u64, event: &NewEvent<'_>) -> io::Result<()> {
         let mut record = std::mem::take(&mut self.record);
         record.clear();
-        encode_record(seq, event.topic, event.event, event.data, event.private, &mut record);
+        encode_record(seq, event, &mut record);
         let result = self.append_bytes(seq, &record);
         self.record = record;
         result

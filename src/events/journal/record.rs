@@ -11,9 +11,11 @@
 //! record (16 bytes + fields)
 //!   u32 LE      length of the body
 //!   u32 LE      CRC-32 (IEEE) of the body
-//!   body:  u64 LE seq | u32 LE topic length, bit 31 set for a private event
-//!          | u32 LE event length (0xFFFF_FFFF: no event name)
+//!   body:  u64 LE seq | u32 LE topic length, bit 31 set for a private event,
+//!          bit 30 for extras | u32 LE event length (0xFFFF_FFFF: no event name)
 //!          | u32 LE data length | topic | event | data
+//!          [| u32 LE extras length | extras: (u8 kind, u32 LE length, bytes)…]
+//!          kinds: 1 an alternate topic (repeats), 2 the publisher's id, 3 retry (u64 LE ms)
 //! ```
 //!
 //! A record is whole, incomplete (the file ends inside it: a torn write),
@@ -22,11 +24,16 @@
 
 use std::fmt;
 
+use crate::events::hub::NewEvent;
+
 /// The first bytes of every segment.
 pub const MAGIC: &[u8; 8] = b"SSEDJRNL";
 /// The format this ssed writes and reads.
-pub const VERSION: u32 = 2;
-/// The earlier format, read as well: the same but for private events.
+pub const VERSION: u32 = 3;
+/// The earlier formats, read as well: the same without extras (2), and
+/// without private events either (1). Their bits 30 and 31 are never set.
+pub const VERSION_WITHOUT_EXTRAS: u32 = 2;
+/// See [`VERSION_WITHOUT_EXTRAS`].
 pub const VERSION_WITHOUT_PRIVATE: u32 = 1;
 /// Bytes of a segment header.
 pub const HEADER_BYTES: usize = 28;
@@ -42,6 +49,13 @@ const NO_EVENT: u32 = u32::MAX;
 /// The bit of the topic length that marks a private event; topic names are
 /// far shorter than 2^31 bytes.
 const PRIVATE_BIT: u32 = 1 << 31;
+/// The bit of the topic length that says an extras block follows the data.
+const EXTRAS_BIT: u32 = 1 << 30;
+/// Both flag bits.
+const FLAG_BITS: u32 = PRIVATE_BIT | EXTRAS_BIT;
+const EXTRA_ALTERNATE: u8 = 1;
+const EXTRA_LABEL: u8 = 2;
+const EXTRA_RETRY: u8 = 3;
 
 /// A segment's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +71,14 @@ pub struct Header {
 pub struct Record {
     /// Its sequence number: the SEQ of its id.
     pub seq: u64,
-    /// Its topic.
+    /// Its topic (the canonical one).
     pub topic: String,
+    /// Its alternate topics.
+    pub alternates: Vec<String>,
+    /// The id its publisher gave, if any.
+    pub label: Option<String>,
+    /// Its own `retry:`, in milliseconds.
+    pub retry: Option<u64>,
     /// Its event name, if any.
     pub event: Option<String>,
     /// Its data.
@@ -101,7 +121,7 @@ impl fmt::Display for RecordError {
                 f.write_str("not an ssed journal (no SSEDJRNL header; written by another program?)")
             }
             RecordError::UnknownVersion(version) => {
-                write!(f, "journal format version {version}; this ssed reads version {VERSION}")
+                write!(f, "journal format version {version}; this ssed reads versions {VERSION_WITHOUT_PRIVATE} to {VERSION}")
             }
             RecordError::BadLength(length) => write!(f, "record length {length} is out of range"),
             RecordError::BadChecksum => f.write_str("record checksum does not match"),
@@ -160,36 +180,53 @@ pub fn decode_header(bytes: &[u8]) -> Result<Decoded<Header>, RecordError> {
         return Ok(Decoded::Incomplete);
     }
     let version = u32_at(bytes, 8);
-    if version != VERSION && version != VERSION_WITHOUT_PRIVATE {
+    if ![VERSION, VERSION_WITHOUT_EXTRAS, VERSION_WITHOUT_PRIVATE].contains(&version) {
         return Err(RecordError::UnknownVersion(version));
     }
     Ok(Decoded::Whole(Header { run: u64_at(bytes, 12), first_seq: u64_at(bytes, 20) }, HEADER_BYTES))
 }
 
-/// Appends one record to `out`.
-pub fn encode_record(
-    seq: u64,
-    topic: &str,
-    event: Option<&str>,
-    data: &str,
-    private: bool,
-    out: &mut Vec<u8>,
-) {
+/// Appends one record to `out`: `event`'s canonical topic, name and data
+/// in the fixed fields, the rest (alternate topics, the publisher's id, a
+/// retry) in the extras block, written only when there is any.
+pub fn encode_record(seq: u64, event: &NewEvent<'_>, out: &mut Vec<u8>) {
+    let topic = event.topics.first().copied().unwrap_or_default();
+    let mut extras = Vec::new();
+    for alternate in event.topics.iter().skip(1) {
+        push_extra(&mut extras, EXTRA_ALTERNATE, alternate.as_bytes());
+    }
+    if let Some(label) = event.label {
+        push_extra(&mut extras, EXTRA_LABEL, label.as_bytes());
+    }
+    if let Some(retry) = event.retry {
+        push_extra(&mut extras, EXTRA_RETRY, &retry.to_le_bytes());
+    }
     let start = out.len();
     out.extend_from_slice(&[0; RECORD_PREFIX_BYTES]);
     out.extend_from_slice(&seq.to_le_bytes());
-    let private_bit = if private { PRIVATE_BIT } else { 0 };
-    out.extend_from_slice(&(topic.len() as u32 | private_bit).to_le_bytes());
-    out.extend_from_slice(&event.map_or(NO_EVENT, |event| event.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    let private_bit = if event.private { PRIVATE_BIT } else { 0 };
+    let extras_bit = if extras.is_empty() { 0 } else { EXTRAS_BIT };
+    out.extend_from_slice(&(topic.len() as u32 | private_bit | extras_bit).to_le_bytes());
+    out.extend_from_slice(&event.event.map_or(NO_EVENT, |name| name.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(event.data.len() as u32).to_le_bytes());
     out.extend_from_slice(topic.as_bytes());
-    out.extend_from_slice(event.unwrap_or_default().as_bytes());
-    out.extend_from_slice(data.as_bytes());
+    out.extend_from_slice(event.event.unwrap_or_default().as_bytes());
+    out.extend_from_slice(event.data.as_bytes());
+    if !extras.is_empty() {
+        out.extend_from_slice(&(extras.len() as u32).to_le_bytes());
+        out.extend_from_slice(&extras);
+    }
     let body_start = start + RECORD_PREFIX_BYTES;
     let body_len = (out.len() - body_start) as u32;
     let crc = crc32(&out[body_start..]);
     out[start..start + 4].copy_from_slice(&body_len.to_le_bytes());
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn push_extra(extras: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
+    extras.push(kind);
+    extras.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    extras.extend_from_slice(bytes);
 }
 
 /// The length of the record at the start of `bytes`, from its prefix
@@ -227,8 +264,13 @@ pub fn torn_write(bytes: &[u8], min_seq: u64) -> Result<(), RecordError> {
         return Ok(());
     };
     let event_len = u32_at(fields, 12);
+    if u32_at(fields, 8) & EXTRAS_BIT != 0 {
+        // Where the extras begin may lie past what was written: nothing
+        // there can contradict the length, so it is taken as torn.
+        return if u64_at(fields, 0) < min_seq { Err(RecordError::PastTheEnd(bytes.len())) } else { Ok(()) };
+    }
     let needed = 20
-        + u64::from(u32_at(fields, 8) & !PRIVATE_BIT)
+        + u64::from(u32_at(fields, 8) & !FLAG_BITS)
         + u64::from(if event_len == NO_EVENT { 0 } else { event_len })
         + u64::from(u32_at(fields, 16));
     if needed != u64::from(u32_at(bytes, 0)) || u64_at(fields, 0) < min_seq {
@@ -241,6 +283,8 @@ pub fn torn_write(bytes: &[u8], min_seq: u64) -> Result<(), RecordError> {
 struct Layout {
     seq: u64,
     private: bool,
+    /// Where the extras block lies in the body, if there is one.
+    extras: Option<std::ops::Range<usize>>,
     topic_len: usize,
     event_len: Option<usize>,
     data_len: usize,
@@ -262,13 +306,23 @@ fn check(bytes: &[u8]) -> Result<Decoded<(Layout, &[u8])>, RecordError> {
     let layout = Layout {
         seq: u64_at(fields, 0),
         private: u32_at(fields, 8) & PRIVATE_BIT != 0,
-        topic_len: (u32_at(fields, 8) & !PRIVATE_BIT) as usize,
+        extras: None,
+        topic_len: (u32_at(fields, 8) & !FLAG_BITS) as usize,
         event_len: (event_len != NO_EVENT).then_some(event_len as usize),
         data_len: u32_at(fields, 16) as usize,
     };
-    let needed =
+    let mut layout = layout;
+    let texts_end =
         20u64 + layout.topic_len as u64 + layout.event_len.unwrap_or(0) as u64 + layout.data_len as u64;
-    if needed != body.len() as u64 || std::str::from_utf8(&body[20..]).is_err() {
+    let needed = if u32_at(fields, 8) & EXTRAS_BIT != 0 {
+        let at = usize::try_from(texts_end).map_err(|_| RecordError::BadFields)?;
+        let extras_len = body.get(at..at + 4).map(|bytes| u32_at(bytes, 0)).ok_or(RecordError::BadFields)?;
+        layout.extras = Some(at + 4..at + 4 + extras_len as usize);
+        texts_end + 4 + u64::from(extras_len)
+    } else {
+        texts_end
+    };
+    if needed != body.len() as u64 || std::str::from_utf8(&body[20..texts_end as usize]).is_err() {
         return Err(RecordError::BadFields);
     }
     Ok(Decoded::Whole((layout, body), total))
@@ -308,7 +362,41 @@ pub fn decode_record(bytes: &[u8]) -> Result<Decoded<Record>, RecordError> {
     let event_at = 20 + layout.topic_len;
     let event = layout.event_len.map(|len| text(event_at, len)).transpose()?;
     let data = text(event_at + layout.event_len.unwrap_or(0), layout.data_len)?;
-    Ok(Decoded::Whole(Record { seq: layout.seq, topic, event, data, private: layout.private }, total))
+    let mut record = Record {
+        seq: layout.seq,
+        topic,
+        alternates: Vec::new(),
+        label: None,
+        retry: None,
+        event,
+        data,
+        private: layout.private,
+    };
+    if let Some(extras) = layout.extras {
+        read_extras(&body[extras], &mut record)?;
+    }
+    Ok(Decoded::Whole(record, total))
+}
+
+/// Reads an extras block into `record`; an unknown kind is skipped, so a
+/// later version may add kinds that this one ignores.
+fn read_extras(mut extras: &[u8], record: &mut Record) -> Result<(), RecordError> {
+    while let [kind, rest @ ..] = extras {
+        let length = rest.get(..4).map(|bytes| u32_at(bytes, 0) as usize).ok_or(RecordError::BadFields)?;
+        let value = rest.get(4..4 + length).ok_or(RecordError::BadFields)?;
+        let text = || String::from_utf8(value.to_vec()).map_err(|_| RecordError::BadFields);
+        match *kind {
+            EXTRA_ALTERNATE => record.alternates.push(text()?),
+            EXTRA_LABEL => record.label = Some(text()?),
+            EXTRA_RETRY => {
+                let bytes: [u8; 8] = value.try_into().map_err(|_| RecordError::BadFields)?;
+                record.retry = Some(u64::from_le_bytes(bytes));
+            }
+            _ => {}
+        }
+        extras = &rest[4 + length..];
+    }
+    Ok(())
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> u32 {

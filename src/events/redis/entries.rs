@@ -15,7 +15,10 @@
 use super::resp::Reply;
 use crate::events::hub::{Entry, EventId};
 use crate::proto::sse::data_cost;
-use crate::proto::topic::TopicName;
+use std::sync::Arc;
+
+use crate::proto::mercure::iri::check_topic;
+use crate::proto::sse::SingleLine;
 
 /// Entries of one reply, oldest or newest first as the command gave them.
 #[derive(Default)]
@@ -86,6 +89,7 @@ fn id_and_fields(item: Reply) -> Option<(EventId, Reply)> {
 fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry, Skipped> {
     let Reply::Array(Some(fields)) = fields else { return Err(Skipped::NotAnEvent) };
     let (mut topic, mut event, mut data, mut private) = (None, None, None, false);
+    let (mut alternates, mut label, mut retry) = (Vec::new(), None, None);
     for pair in fields.chunks(2) {
         let [Reply::Bulk(Some(name)), value] = pair else { continue };
         let value = match value {
@@ -103,6 +107,9 @@ fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry,
             b"event" => event = Some(value),
             b"data" => data = Some(value),
             b"private" => private = value == "1",
+            b"alternate" => alternates.push(value),
+            b"id" => label = Some(value),
+            b"retry" => retry = value.parse().ok(),
             _ => {}
         }
     }
@@ -111,8 +118,20 @@ fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry,
     if cost > max_event_bytes {
         return Err(Skipped::TooLarge(cost));
     }
-    let topic = TopicName::new(&topic.ok_or(Skipped::NotAnEvent)?).map_err(|_| Skipped::NotAnEvent)?;
-    Ok(Entry { id, topic, event, data, private })
+    let topic = topic.ok_or(Skipped::NotAnEvent)?;
+    // Topics are IRIs (an `/events` name is one too): printable, bounded.
+    if std::iter::once(&topic).chain(&alternates).any(|topic| check_topic(topic).is_err()) {
+        return Err(Skipped::NotAnEvent);
+    }
+    // What a reader may put on an `id:` or `event:` line is checked again
+    // here: another program may have written the entry.
+    let single_line =
+        |text: &Option<String>| text.as_deref().is_none_or(|text| SingleLine::new(text).is_ok());
+    if !single_line(&event) || !single_line(&label) {
+        return Err(Skipped::NotAnEvent);
+    }
+    let topics = std::iter::once(topic).chain(alternates).map(|topic| Arc::from(topic.as_str())).collect();
+    Ok(Entry { id, topics, event, data, private, label, retry })
 }
 
 /// What `XINFO STREAM` says about a stream, as far as ssed needs it.

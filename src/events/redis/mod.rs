@@ -170,10 +170,23 @@ impl Upstream for RedisStream {
             self.max_len.as_bytes(),
             b"*",
             b"topic",
-            new.topic.as_bytes(),
+            new.topics.first().copied().unwrap_or_default().as_bytes(),
         ];
+        // Alternate topics, one field each (a stream entry keeps repeated
+        // field names in order), the publisher's id and a retry: kept with
+        // the entry, so another instance replays the event exactly.
+        for alternate in new.topics.iter().skip(1) {
+            arguments.extend_from_slice(&[b"alternate", alternate.as_bytes()]);
+        }
         if let Some(event) = new.event {
             arguments.extend_from_slice(&[b"event", event.as_bytes()]);
+        }
+        if let Some(label) = new.label {
+            arguments.extend_from_slice(&[b"id", label.as_bytes()]);
+        }
+        let retry = new.retry.map(|retry| retry.to_string());
+        if let Some(retry) = &retry {
+            arguments.extend_from_slice(&[b"retry", retry.as_bytes()]);
         }
         // Kept with the entry, so another instance's streams obey it too.
         if new.private {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::events::hub::NewEvent;
 
 fn record(seq: u64, topic: &str, event: Option<&str>, data: &str) -> (Record, Vec<u8>) {
     record_of(seq, topic, event, data, false)
@@ -6,9 +7,46 @@ fn record(seq: u64, topic: &str, event: Option<&str>, data: &str) -> (Record, Ve
 
 fn record_of(seq: u64, topic: &str, event: Option<&str>, data: &str, private: bool) -> (Record, Vec<u8>) {
     let mut bytes = Vec::new();
-    encode_record(seq, topic, event, data, private, &mut bytes);
+    encode_record(seq, &NewEvent::on(&[topic], event, data, private), &mut bytes);
     let (topic, event, data) = (topic.to_owned(), event.map(str::to_owned), data.to_owned());
-    (Record { seq, topic, event, data, private }, bytes)
+    (Record { seq, topic, alternates: Vec::new(), label: None, retry: None, event, data, private }, bytes)
+}
+
+#[test]
+fn alternates_a_publishers_id_and_a_retry_round_trip_in_the_extras() {
+    let topics = ["https://example.com/books/1", "https://example.com/books", "books"];
+    let new = NewEvent {
+        topics: &topics,
+        event: Some("update"),
+        data: "{\"title\":\"x\"}",
+        private: true,
+        label: Some("urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8"),
+        retry: Some(2500),
+    };
+    let mut bytes = Vec::new();
+    encode_record(9, &new, &mut bytes);
+    let expected = Record {
+        seq: 9,
+        topic: topics[0].to_owned(),
+        alternates: vec![topics[1].to_owned(), topics[2].to_owned()],
+        label: Some("urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8".to_owned()),
+        retry: Some(2500),
+        event: Some("update".to_owned()),
+        data: "{\"title\":\"x\"}".to_owned(),
+        private: true,
+    };
+    assert_eq!(decode_record(&bytes), Ok(Decoded::Whole(expected, bytes.len())));
+    assert_eq!(verify_record(&bytes), Ok(Decoded::Whole(9, bytes.len())));
+    // Every proper prefix is a torn write, never garbage.
+    for end in 0..bytes.len() {
+        assert_eq!(decode_record(&bytes[..end]), Ok(Decoded::Incomplete), "{end} bytes");
+    }
+    // Every flipped byte is caught by the checksum.
+    for at in RECORD_PREFIX_BYTES..bytes.len() {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x20;
+        assert_eq!(decode_record(&flipped), Err(RecordError::BadChecksum), "byte {at}");
+    }
 }
 
 #[test]
