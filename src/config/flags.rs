@@ -31,6 +31,7 @@ flags (default in brackets):
   --interval MS            time between pings [500]
   --keep-alive MS          /events: a comment after this long without an event [--interval]
   --retry MS               client reconnect time sent in retry: [3000]
+  --mercure-heartbeat MS   Mercure streams: a comment after this long idle [40000]
   --max-clients N          streams at once; more are told to retry [512]
   --max-pending N          further connections still sending a request [64]
   --stack-size BYTES       stack per connection thread, k suffix ok [65536]
@@ -118,6 +119,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) ->
             "--interval" => config.timeouts.interval = millis(&flag, &value()?, 1, 3_600_000)?,
             "--keep-alive" => config.timeouts.keep_alive = Some(millis(&flag, &value()?, 1, 3_600_000)?),
             "--retry" => config.timeouts.retry = millis(&flag, &value()?, 0, 86_400_000)?,
+            "--mercure-heartbeat" => {
+                config.timeouts.mercure_heartbeat = millis(&flag, &value()?, 1, 3_600_000)?;
+            }
             "--max-clients" => config.limits.max_clients = number(&flag, &value()?, 1, 1_000_000)?,
             "--max-pending" => config.limits.max_pending = number(&flag, &value()?, 1, 1_000_000)?,
             "--stack-size" => config.limits.stack_size = bytes(&flag, &value()?, 16 * 1024, 64 << 20)?,

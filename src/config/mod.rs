@@ -90,6 +90,10 @@ pub struct Timeouts {
     /// Time one write may block before the client is dropped as not
     /// reading (`--write-timeout`, ms). Default 10000 ms.
     pub write_timeout: Duration,
+    /// Time without an update after which a Mercure stream
+    /// (`/.well-known/mercure`) gets a `:` comment
+    /// (`--mercure-heartbeat`, ms). Default 40000 ms, the Mercure hub's.
+    pub mercure_heartbeat: Duration,
 }
 
 /// Published events: how many are kept, how large they may be, who may
@@ -193,6 +197,7 @@ impl Default for Config {
                 retry: Duration::from_millis(3000),
                 head_timeout: Duration::from_millis(5000),
                 write_timeout: Duration::from_millis(10_000),
+                mercure_heartbeat: Duration::from_millis(40_000),
             },
             events: EventOptions {
                 history: 1024,

@@ -35,6 +35,7 @@ fn every_flag_sets_its_field() {
             retry: Duration::ZERO,
             head_timeout: Duration::from_millis(100),
             write_timeout: Duration::from_millis(200),
+            mercure_heartbeat: Duration::from_millis(40_000),
         },
         events: EventOptions {
             history: 5,
@@ -176,6 +177,7 @@ fn a_flag_is_never_taken_as_the_value_of_the_flag_before_it() {
         "--journal-max-bytes",
         "--redis",
         "--redis-stream",
+        "--mercure-heartbeat",
         "--jwt-key-file",
         "--jwt-publisher-key-file",
         "--jwt-subscriber-key-file",

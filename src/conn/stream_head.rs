@@ -16,17 +16,22 @@
 
 use std::time::SystemTime;
 
-use crate::proto::response::{event_stream_head_in, Cors};
+use crate::proto::response::{stream_head_of, Cors, StreamKind};
 use crate::proto::stack_text::StackText;
 use crate::proto::time::HttpDate;
 
 /// The stream head written into `buffer` (emptied first), the date
 /// formatted on the stack: a stream allocates nothing for it.
 pub(crate) fn stream_head_in(buffer: Vec<u8>, cors: Cors<'_>) -> Vec<u8> {
+    stream_head_of_kind(buffer, StreamKind::Events, cors)
+}
+
+/// [`stream_head_in`] for a stream of `kind`.
+pub(crate) fn stream_head_of_kind(buffer: Vec<u8>, kind: StreamKind<'_>, cors: Cors<'_>) -> Vec<u8> {
     // 40 bytes hold any date SystemTime can hold.
     let date = StackText::<40>::format(format_args!("{}", HttpDate(SystemTime::now())));
     let date = date.as_ref().map_or("", StackText::as_str);
-    event_stream_head_in(buffer, cors, date)
+    stream_head_of(buffer, kind, cors, date)
 }
 
 /// [`stream_head_in`] in a new buffer.

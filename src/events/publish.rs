@@ -31,9 +31,11 @@ use crate::auth::{bearer_token, now_seconds, Auth, Denied};
 use crate::config::Config;
 use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::{read_within, ReadOutcome};
-use crate::events::hub::{EventId, Hub, PublishError};
+use crate::events::hub::{EventId, Hub, NewEvent, PublishError};
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
+use crate::proto::mercure::id::urn_uuid_v4;
+use crate::proto::mercure::update::{parse_update, UpdateError};
 use crate::proto::request::{Request, Version};
 use crate::proto::sse::{FieldError, SingleLine};
 use crate::proto::token::hmac::constant_time_eq;
@@ -50,6 +52,11 @@ pub(crate) enum PublishRefusal {
     /// topic (403 `insufficient_scope`), or came by cookie alone without
     /// `Origin` or `Referer` (403).
     Token(Denied),
+    /// A Mercure form that breaks a rule: no topic, a bad id, type or
+    /// retry, bad encoding (400).
+    BadUpdate(UpdateError),
+    /// No randomness for a new event's `urn:uuid:` (503; nothing published).
+    NoRandomness(std::io::ErrorKind),
     /// No `Content-Length` (ssed reads no chunked bodies).
     LengthRequired,
     /// The data, as it would be sent, is over `--max-event-bytes`.
@@ -101,6 +108,8 @@ impl PublishRefusal {
         match self {
             PublishRefusal::Unauthorized => 401,
             PublishRefusal::Token(denied) => denied.status(),
+            PublishRefusal::BadUpdate(error) => error.status(),
+            PublishRefusal::NoRandomness(_) => 503,
             PublishRefusal::LengthRequired => 411,
             PublishRefusal::TooLarge { .. } => 413,
             PublishRefusal::BadEventName(_) | PublishRefusal::DataNotUtf8 | PublishRefusal::BadTopic(_) => {
@@ -117,6 +126,10 @@ impl fmt::Display for PublishRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PublishRefusal::Token(denied) => write!(f, "{denied}"),
+            PublishRefusal::BadUpdate(error) => write!(f, "{error}"),
+            PublishRefusal::NoRandomness(kind) => {
+                write!(f, "could not read randomness for an id ({kind}); nothing was published")
+            }
             PublishRefusal::Unauthorized => f.write_str("a valid Authorization: Bearer token is required"),
             PublishRefusal::LengthRequired => f.write_str("Content-Length required"),
             PublishRefusal::TooLarge { bytes, limit } => {
@@ -178,26 +191,39 @@ impl From<PublishRefusal> for Failure {
     }
 }
 
-/// Serves `POST /publish`: checks the request, reads its body, publishes
-/// it and answers. `already_read` is what arrived after the head in the
-/// same reads.
+/// Which publish endpoint a request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishEndpoint {
+    /// `POST /publish?topic=T`: the body is the data; the answer is the
+    /// id and a line break.
+    Ssed,
+    /// `POST /.well-known/mercure`: the body is a form (`topic`, `data`,
+    /// `id`, `type`, `retry`, `private`); the answer is the id alone
+    /// (Mercure rules 3–9).
+    Mercure,
+}
+
+/// Serves a publish: checks the request, reads its body, publishes it and
+/// answers. `already_read` is what arrived after the head in the same
+/// reads.
 pub(crate) fn serve_publish(
     socket: &TcpStream,
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
-    (hub, auth): (&Hub, &Auth),
+    (hub, auth, endpoint): (&Hub, &Auth, PublishEndpoint),
 ) -> Ended {
     let cors = shared.config.cors_for(request.header("origin"));
-    match publish_request(socket, request, already_read, shared, (hub, auth)) {
-        Ok(id) => short_answer::ok(
-            socket,
-            shared,
-            cors,
-            "text/plain; charset=utf-8",
-            format!("{id}\n").as_bytes(),
-            false,
-        ),
+    let published = match endpoint {
+        PublishEndpoint::Ssed => {
+            publish_request(socket, request, already_read, shared, (hub, auth)).map(|id| format!("{id}\n"))
+        }
+        PublishEndpoint::Mercure => publish_update(socket, request, already_read, shared, (hub, auth)),
+    };
+    match published {
+        Ok(answer) => {
+            short_answer::ok(socket, shared, cors, "text/plain; charset=utf-8", answer.as_bytes(), false)
+        }
         Err(Failure::Refused(refusal)) => {
             let retry_after = shared.config.timeouts.retry_after_secs().to_string();
             let extra: &[(&str, &str)] = match refusal {
@@ -219,7 +245,7 @@ pub(crate) fn serve_publish(
 }
 
 fn publish_request(
-    mut socket: &TcpStream,
+    socket: &TcpStream,
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
@@ -246,18 +272,82 @@ fn publish_request(
     // `?private` present, with any value or none: only streams whose token
     // may read the topic get it.
     let private = request.query_bytes("private").is_some();
+    let body = receive_body(socket, request, already_read, length, shared)?;
+    let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
+    Ok(hub.publish(&topic, event.as_deref(), &data, private).map_err(PublishRefusal::from)?)
+}
 
+/// `POST /.well-known/mercure`: the form read whole (within a bound that
+/// leaves room for percent-encoding: three times `--max-event-bytes`, and
+/// 16 KiB for topics and ids), then published with every topic allowed.
+fn publish_update(
+    socket: &TcpStream,
+    request: &Request,
+    already_read: &[u8],
+    shared: &Shared,
+    (hub, auth): (&Hub, &Auth),
+) -> Result<String, Failure> {
+    let config = &shared.config;
+    let publisher = authenticate(request, config, auth)?;
+    let Some(length) = request.content_length() else {
+        return Err(PublishRefusal::LengthRequired.into());
+    };
+    let limit = config.events.max_event_bytes.saturating_mul(3).saturating_add(16 * 1024);
+    if length > limit as u64 {
+        return Err(PublishRefusal::TooLarge { bytes: length, limit }.into());
+    }
+    let body = receive_body(socket, request, already_read, length, shared)?;
+    let update = parse_update(&body, config.events.max_topics).map_err(PublishRefusal::BadUpdate)?;
+    // Mercure rule 18: every topic of the update, alternates included.
+    if let Publisher::Token(claims) = &publisher {
+        if !update.topics.iter().all(|topic| claims.may_publish(topic)) {
+            return Err(PublishRefusal::Token(Denied::NotAllowed).into());
+        }
+    }
+    // Rule 6: the publisher's id verbatim, or one the hub makes.
+    let label = match update.id {
+        Some(id) => id,
+        None => random_urn_uuid().map_err(PublishRefusal::NoRandomness)?,
+    };
+    let topics: Vec<&str> = update.topics.iter().map(String::as_str).collect();
+    let new = NewEvent {
+        topics: &topics,
+        event: update.event_type.as_deref(),
+        data: &update.data,
+        private: update.private,
+        label: Some(&label),
+        retry: update.retry,
+    };
+    hub.publish_new(&new, config.events.max_event_bytes).map_err(PublishRefusal::from)?;
+    Ok(label)
+}
+
+/// A `urn:uuid:` version 4 from the OS's randomness.
+fn random_urn_uuid() -> Result<String, std::io::ErrorKind> {
+    let mut random = [0u8; 16];
+    let mut urandom = std::fs::File::open("/dev/urandom").map_err(|error| error.kind())?;
+    std::io::Read::read_exact(&mut urandom, &mut random).map_err(|error| error.kind())?;
+    Ok(urn_uuid_v4(random))
+}
+
+/// Reads a publish's body of `length` bytes, first telling a client that
+/// asked (`Expect: 100-continue`) to send it.
+fn receive_body(
+    mut socket: &TcpStream,
+    request: &Request,
+    already_read: &[u8],
+    length: u64,
+    shared: &Shared,
+) -> Result<Vec<u8>, Failure> {
     // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
-    // for this before sending its body; every refusal above went out
+    // for this before sending its body; every refusal before it went out
     // instead of it. An HTTP/1.0 request's expectation is ignored.
     let body_pending = (already_read.len() as u64) < length;
     if body_pending && request.version() == Version::Http11 && expects_continue(request) {
         socket.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").map_err(|_| Failure::ClientLeft)?;
         shared.metrics.sent_bytes(25);
     }
-    let body = read_body(socket, already_read, length as usize, shared)?;
-    let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
-    Ok(hub.publish(&topic, event.as_deref(), &data, private).map_err(PublishRefusal::from)?)
+    read_body(socket, already_read, length as usize, shared)
 }
 
 /// Who is publishing, once let in.

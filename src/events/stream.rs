@@ -25,14 +25,14 @@ use std::collections::VecDeque;
 
 use crate::auth::{now_seconds, Reader};
 use crate::conn::socket::check_peer;
-use crate::conn::stream_head::stream_head_in;
-use crate::events::hub::{Delivery, Hub, Interest, Mailbox, Queued};
+use crate::conn::stream_head::stream_head_of_kind;
+use crate::events::hub::{Delivery, Found, Hub, Interest, Mailbox, Queued};
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
-use crate::proto::response::Cors;
+use crate::proto::mercure::last_event_id::last_event_id_header;
+use crate::proto::response::{Cors, StreamKind};
 use crate::proto::sse::{self, Event, SingleLine};
 use crate::proto::time::next_tick;
-use crate::proto::topic::Topics;
 
 /// The event that tells a client some events are gone for good.
 pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
@@ -40,10 +40,23 @@ pub const MISSED: SingleLine<'static> = match SingleLine::new("missed") {
     Err(_) => panic!("\"missed\" is a valid event name"),
 };
 
-/// What one `/events` stream asked for, and may read.
+/// Which endpoint a stream answers for: `/events`, or Mercure's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `/events`: `missed` when events are gone, keep-alives after
+    /// `--keep-alive`.
+    Events,
+    /// `/.well-known/mercure`: `Last-Event-ID` in the head (rule 26), a
+    /// heartbeat after `--mercure-heartbeat`.
+    Mercure,
+}
+
+/// What one stream asked for, and may read.
 pub(crate) struct Subscription<'a> {
-    /// The topics it follows.
-    pub(crate) topics: Topics,
+    /// What it follows: named topics, or Mercure selectors.
+    pub(crate) interest: Interest,
+    /// Which endpoint it came to.
+    pub(crate) endpoint: Endpoint,
     /// What its token lets it read beyond public events, and until when.
     pub(crate) reader: Reader,
     /// What a reconnecting client last saw.
@@ -61,16 +74,25 @@ pub(crate) fn serve_events(
     cors: Cors<'_>,
     buffer: Vec<u8>,
 ) -> (CloseReason, u64) {
-    let Subscription { topics, reader, last_event_id } = subscription;
+    let Subscription { interest, endpoint, reader, last_event_id } = subscription;
     // The token's `exp` in whole seconds, rounded down: the stream ends at
     // or before it, never after (Mercure rule 22).
     let ends_at =
         reader.expires.map(|exp| Instant::now() + Duration::from_secs(exp.saturating_sub(now_seconds())));
-    let (subscription, replay) = hub.subscribe(Interest::Topics(topics), last_event_id, reader);
-    let mut opening = stream_head_in(buffer, cors);
+    let (subscription, replay) = hub.subscribe(interest, last_event_id, reader);
+    let kind = match endpoint {
+        Endpoint::Events => StreamKind::Events,
+        // Rule 26. For an unknown id the hub replays all it holds: nothing
+        // precedes what the stream gets, so the header says `earliest`.
+        Endpoint::Mercure => StreamKind::Mercure {
+            last_event_id: last_event_id_header(last_event_id, replay.found == Found::Known, None),
+        },
+    };
+    let mut opening = stream_head_of_kind(buffer, kind, cors);
     sse::encode_retry(shared.config.timeouts.retry, &mut opening);
     let mut sent = 0;
-    if replay.missed {
+    // Mercure has no `missed` event: its head says what became of the id.
+    if replay.missed && endpoint == Endpoint::Events {
         let lost_after = last_event_id.unwrap_or_default();
         Event { retry: None, id: None, event: Some(MISSED), data: lost_after }.encode_into(&mut opening);
         sent += 1;
@@ -86,8 +108,20 @@ pub(crate) fn serve_events(
         Ok(written) => written,
         Err((reason, written)) => return (reason, sent + written),
     };
-    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared, ends_at);
+    let keep_alive = match endpoint {
+        Endpoint::Events => shared.config.timeouts.keep_alive_after(),
+        Endpoint::Mercure => shared.config.timeouts.mercure_heartbeat,
+    };
+    let waits = Waits { keep_alive, ends_at };
+    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared, waits);
     (reason, sent + replayed + live_events)
+}
+
+/// How long a stream waits: a keep-alive after this long without an
+/// event, and its end when its token expires.
+struct Waits {
+    keep_alive: Duration,
+    ends_at: Option<Instant>,
 }
 
 /// Writes and empties `frames`; returns how many were written, or why the
@@ -118,9 +152,9 @@ fn event_loop(
     mailbox: &Mailbox,
     mut frames: VecDeque<Queued>,
     shared: &Shared,
-    ends_at: Option<Instant>,
+    waits: Waits,
 ) -> (CloseReason, u64) {
-    let interval = shared.config.timeouts.keep_alive_after();
+    let Waits { keep_alive: interval, ends_at } = waits;
     let mut keep_alive = Vec::with_capacity(16);
     sse::encode_comment("keep-alive", &mut keep_alive);
     let mut sent = 0;

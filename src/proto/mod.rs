@@ -16,7 +16,6 @@
 //! ```
 
 pub mod close;
-#[allow(dead_code, reason = "wired by the Mercure hub work (issue 20)")]
 pub mod mercure;
 pub mod request;
 pub mod response;

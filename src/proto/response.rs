@@ -136,14 +136,49 @@ impl Head {
 ///
 /// `X-Accel-Buffering: no` asks nginx-style proxies not to buffer the body;
 /// `Cache-Control: no-cache` keeps caches from replaying a stream.
+#[cfg(test)]
 pub fn event_stream_head_in(buffer: Vec<u8>, cors: Cors<'_>, date: &str) -> Vec<u8> {
-    Head::in_buffer(buffer, 200, date)
-        .header("Content-Type", "text/event-stream")
-        .header("Cache-Control", "no-cache")
-        .cors(cors)
-        .header("X-Accel-Buffering", "no")
-        .header("Connection", "close")
-        .finish()
+    stream_head_of(buffer, StreamKind::Events, cors, date)
+}
+
+/// Which endpoint a stream's head answers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind<'a> {
+    /// `/sse`, `/messages`, `/events`.
+    Events,
+    /// `/.well-known/mercure`: the `Cache-Control` the Mercure hub sends,
+    /// and, when the client sent a last event id, `Last-Event-ID` with what
+    /// it resolved to (Mercure rule 26).
+    Mercure {
+        /// The `Last-Event-ID` response header, if any.
+        last_event_id: Option<&'a str>,
+    },
+}
+
+/// The head that opens a stream of `kind`, written into `buffer`.
+///
+/// ```text
+/// HTTP/1.1 200 OK\r\n
+/// Date: …\r\n
+/// Content-Type: text/event-stream\r\n
+/// Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0\r\n   (Mercure)
+/// Last-Event-ID: urn:uuid:…\r\n                                               (Mercure, when asked)
+/// …
+/// ```
+pub fn stream_head_of(buffer: Vec<u8>, kind: StreamKind<'_>, cors: Cors<'_>, date: &str) -> Vec<u8> {
+    let head = Head::in_buffer(buffer, 200, date).header("Content-Type", "text/event-stream");
+    let head = match kind {
+        StreamKind::Events => head.header("Cache-Control", "no-cache"),
+        StreamKind::Mercure { last_event_id } => {
+            let head =
+                head.header("Cache-Control", "private, no-cache, no-store, must-revalidate, max-age=0");
+            match last_event_id {
+                Some(id) => head.header("Last-Event-ID", id),
+                None => head,
+            }
+        }
+    };
+    head.cors(cors).header("X-Accel-Buffering", "no").header("Connection", "close").finish()
 }
 
 /// The answer to a stream request when ssed is full: a 200 event stream

@@ -11,6 +11,8 @@
 //! POST /publish   publish one event (only when a token is configured)
 //! GET /metrics    counters in the Prometheus text format
 //! GET /healthz    "ok"
+//! GET /.well-known/mercure    a Mercure subscription (topic selectors)
+//! POST /.well-known/mercure   a Mercure publish (a form)
 //! ```
 //!
 //! Each `GET` path also answers `HEAD` (head only); every path answers
@@ -31,6 +33,9 @@ pub enum Resource {
     Metrics,
     /// `/healthz`: `ok` while the server runs.
     Health,
+    /// `/.well-known/mercure`: the Mercure hub (`GET` subscribes, `POST`
+    /// publishes).
+    Mercure,
 }
 
 impl Resource {
@@ -38,6 +43,7 @@ impl Resource {
     pub fn allowed_methods(self) -> &'static str {
         match self {
             Resource::Publish => "POST, OPTIONS",
+            Resource::Mercure => "GET, POST, OPTIONS",
             Resource::DemoPage
             | Resource::Pings(_)
             | Resource::Events
@@ -65,6 +71,7 @@ pub const RESOURCES: &[(&str, Resource)] = &[
     ("/publish", Resource::Publish),
     ("/metrics", Resource::Metrics),
     ("/healthz", Resource::Health),
+    ("/.well-known/mercure", Resource::Mercure),
 ];
 
 /// What to do with a request.
@@ -123,6 +130,8 @@ pub fn route(method: &str, path: &str, publish_enabled: bool) -> Route {
         (_, Resource::Publish) if !publish_enabled => Route::PublishingOff,
         ("OPTIONS", _) => Route::Preflight(Some(resource)),
         ("POST", Resource::Publish) => Route::Serve { resource, head_only: false },
+        ("GET" | "POST", Resource::Mercure) => Route::Serve { resource, head_only: false },
+        (_, Resource::Mercure) => Route::MethodNotAllowed(resource),
         (_, Resource::Publish) => Route::MethodNotAllowed(resource),
         ("GET", _) => Route::Serve { resource, head_only: false },
         ("HEAD", _) => Route::Serve { resource, head_only: true },

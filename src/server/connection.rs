@@ -29,17 +29,22 @@ use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::close_gently;
 use crate::conn::stream_head::stream_head;
 use crate::events::hub::Hub;
+use crate::events::hub::Interest;
 use crate::events::publish::serve_publish;
-use crate::events::stream::{serve_events, Subscription};
+use crate::events::publish::PublishEndpoint;
+use crate::events::stream::{serve_events, Endpoint, Subscription};
 use crate::ops::log::log;
 use crate::ops::metrics::TurnedAway;
 use crate::ops::places::{ConnectionPlace, StreamPlace};
 use crate::ops::shared::Shared;
 use crate::ping::serve_pings;
 use crate::proto::close::CloseReason;
+use crate::proto::mercure::last_event_id::chosen_last_event_id;
+use crate::proto::mercure::query::parse_subscribe_query;
 use crate::proto::request::{ParseError, Request, MAX_HEADERS};
 use crate::proto::response::{busy_stream, preflight, Cors};
 use crate::proto::routes::{route, server_methods, Resource, Route};
+use crate::proto::selector::Selector;
 use crate::proto::time::http_date;
 use crate::proto::topic::{topics_in_query, Topics};
 
@@ -152,41 +157,60 @@ fn respond(
     let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
     let cors = shared.config.cors_for(request.header("origin"));
     match route(request.method(), request.path(), publish_enabled) {
-        Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
+        Route::Serve {
+            resource: Resource::Pings(_) | Resource::Events | Resource::Mercure,
+            head_only: true,
+        } => {
             let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
             Ended { reason, outcome: "-> 200 (head only)".to_owned() }
         }
-        Route::Serve { resource: resource @ (Resource::Pings(_) | Resource::Events), head_only: false } => {
+        Route::Serve { resource: Resource::Mercure, .. } if request.method() == "POST" => {
+            serve_publish(socket, &request, &after_head, shared, (hub, auth, PublishEndpoint::Mercure))
+        }
+        Route::Serve {
+            resource: resource @ (Resource::Pings(_) | Resource::Events | Resource::Mercure),
+            head_only: false,
+        } => {
             // A stream keeps only what it needs from its request: the buffer
             // it was read into carries the stream's head, and is freed once
             // that is written.
-            let topics = match resource {
-                Resource::Events => match topics_in_query(request.query(), shared.config.events.max_topics) {
-                    Ok(topics) => topics,
+            let max_topics = shared.config.events.max_topics;
+            let (interest, last_event_id) = match resource {
+                Resource::Events => match topics_in_query(request.query(), max_topics) {
+                    Ok(topics) => (Interest::Topics(topics), last_event_id(&request)),
                     Err(error) => {
                         return short_answer::error(socket, shared, cors, 400, &error.to_string(), &[])
                     }
                 },
-                _ => Topics::All,
+                Resource::Mercure => match parse_subscribe_query(request.query(), max_topics) {
+                    Ok(query) => {
+                        let selectors = query.topics.iter().map(|topic| Selector::compile(topic)).collect();
+                        (Interest::Selectors(selectors), mercure_last_event_id(&request, query.last_event_id))
+                    }
+                    Err(error) => {
+                        let status = error.status();
+                        return short_answer::error(socket, shared, cors, status, &error.to_string(), &[]);
+                    }
+                },
+                _ => (Interest::Topics(Topics::All), last_event_id(&request)),
             };
             // Mercure rule 20: a token present but invalid is refused from
             // whichever source it came, never read as no token at all.
             let reader = match resource {
-                Resource::Events => match auth.reader(&request, now_seconds()) {
+                Resource::Events | Resource::Mercure => match auth.reader(&request, now_seconds()) {
                     Ok(reader) => reader,
                     Err(denied) => return refuse_token(socket, shared, cors, denied),
                 },
                 _ => Reader::default(),
             };
-            let last_event_id = last_event_id(&request);
             drop(after_head);
             let buffer = request.into_buffer();
-            let stream =
-                Stream { resource, topics, reader, last_event_id: last_event_id.as_deref(), cors, buffer };
+            let last_event_id = last_event_id.as_deref();
+            let stream = Stream { resource, interest, reader, last_event_id, cors, buffer };
             serve_stream(socket, shared, hub, stream, who)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
-            serve_publish(socket, &request, &after_head, shared, (hub, auth))
+            serve_publish(socket, &request, &after_head, shared, (hub, auth, PublishEndpoint::Ssed))
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = metrics_text(shared, hub);
@@ -248,7 +272,8 @@ fn respond(
 /// What a stream keeps of its request.
 struct Stream<'a> {
     resource: Resource,
-    topics: Topics,
+    /// What it follows: named topics, or Mercure selectors.
+    interest: Interest,
     /// What its token lets it read beyond public events.
     reader: Reader,
     last_event_id: Option<&'a str>,
@@ -274,11 +299,12 @@ fn serve_stream(socket: &TcpStream, shared: &Shared, hub: &Hub, stream: Stream<'
         };
     };
     shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", place.now_live()));
-    let Stream { resource, topics, reader, last_event_id, cors, buffer } = stream;
+    let Stream { resource, interest, reader, last_event_id, cors, buffer } = stream;
     let (reason, events) = match resource {
         Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared, cors, buffer),
         _ => {
-            let subscription = Subscription { topics, reader, last_event_id };
+            let endpoint = if resource == Resource::Mercure { Endpoint::Mercure } else { Endpoint::Events };
+            let subscription = Subscription { interest, endpoint, reader, last_event_id };
             serve_events(socket, subscription, shared, hub, cors, buffer)
         }
     };
@@ -301,6 +327,13 @@ fn refuse_token(socket: &TcpStream, shared: &Shared, cors: Cors<'_>, denied: Den
         &denied.to_string(),
         &[("WWW-Authenticate", denied.challenge())],
     )
+}
+
+/// Mercure rule 24: the `Last-Event-ID` header, else the `lastEventID`
+/// query parameter; an empty value means none.
+fn mercure_last_event_id(request: &Request, from_query: Option<String>) -> Option<String> {
+    let header = request.header("last-event-id").map(String::from_utf8_lossy);
+    chosen_last_event_id(header.as_deref(), from_query.as_deref()).map(str::to_owned)
 }
 
 /// The id a reconnecting client last saw: the `Last-Event-ID` header, or

@@ -38,7 +38,7 @@ pub(crate) use followers::Interest;
 pub(crate) use mailbox::{Delivery, Mailbox, Queued};
 pub use publisher::{EventId, PublishError, Publisher};
 pub(crate) use store::{Entry, NewEvent, Restored, Store, Upstream, UpstreamHealth};
-pub(crate) use subscribe::{Found, Replay, Subscription};
+pub(crate) use subscribe::Found;
 
 use crate::proto::sse::{data_cost, Event, SingleLine};
 use crate::proto::topic::TopicName;

@@ -99,6 +99,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// A plain event of one topic.
+    #[cfg(test)]
     pub(crate) fn plain(
         id: EventId,
         topic: &str,

@@ -27,9 +27,8 @@ pub(crate) enum Found {
     NoId,
     /// Found: the replay starts after it.
     Known,
-    /// Not found: the replay is what the history holds, after the newest
-    /// id before it (`None`: the history is empty).
-    Unknown { newest_before: Option<String> },
+    /// Not found: the replay is all the history holds.
+    Unknown,
 }
 
 /// A stream's registration with the hub; dropping it unsubscribes.
@@ -120,7 +119,7 @@ impl Hub {
             Some(_) => Source::Memory { from: 0, missed: true },
         };
         if let Source::Memory { from: 0, missed: true } = source {
-            found = Found::Unknown { newest_before: None };
+            found = Found::Unknown;
         }
         let (frames, missed) = match source {
             Source::Memory { from, missed } => {

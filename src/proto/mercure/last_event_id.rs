@@ -17,13 +17,12 @@
 //! | an id           | not found, empty                 | `earliest`                |
 //! | an id           | not found, `latest` the newest   | `latest`                  |
 //!
-//! The last line is rule 26's silence, filled as the Mercure.rocks hub
-//! fills it (draft-07: the header names "the event preceding the first
-//! sent to the subscriber"): an unknown id replays nothing, so the event
-//! preceding what the stream sends is the newest one in the history when
-//! the stream joins. The caller decides which history that is (all of it,
-//! as the reference hub does, or only what this subscriber may read).
-//! `earliest` is compared exactly, as it is sent.
+//! The last line is rule 26's silence, as the Mercure.rocks hub fills it
+//! (draft-07: the header names "the event preceding the first sent to the
+//! subscriber"): there an unknown id replays nothing, so what precedes is
+//! the newest event. ssed replays the whole history for an unknown id (as
+//! `/events` does, with `missed`), so nothing precedes, and it passes no
+//! `latest`: the header says `earliest`. `earliest` is compared exactly.
 
 /// The reserved id that asks for the whole history (rule 25).
 pub const EARLIEST: &str = "earliest";
