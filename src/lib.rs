@@ -88,6 +88,9 @@ pub use ops::ceiling::Ceiling;
 pub use proto::topic::{TopicError, TopicName, DEFAULT_TOPIC, MAX_TOPIC_BYTES};
 pub use server::{Clamped, Server, ServerHandle};
 
+/// What `ssed --version` prints.
+pub const VERSION_LINE: &str = concat!("ssed ", env!("CARGO_PKG_VERSION"), "\n");
+
 /// The Rust examples in README.md compile and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

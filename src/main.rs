@@ -3,31 +3,21 @@
 //! Every line is written without panicking on a closed stdout or stderr;
 //! once serving, lines go through the server's log thread.
 
-use std::io::Write;
+use std::io::{stderr, stdout, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 fn main() -> ExitCode {
-    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
     let config = match ssed::parse_args(std::env::args().skip(1), &ssed::Environment::of_process()) {
         Ok(ssed::Command::Run(config)) => *config,
-        Ok(ssed::Command::Help) => return say(stdout, ssed::USAGE, ExitCode::SUCCESS),
-        Ok(ssed::Command::Version) => {
-            return say(stdout, concat!("ssed ", env!("CARGO_PKG_VERSION"), "\n"), ExitCode::SUCCESS)
-        }
-        Ok(ssed::Command::Token(request)) => {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-            return match ssed::mint_token(&request, now) {
-                Ok(token) => say(stdout, &format!("{token}\n"), ExitCode::SUCCESS),
-                Err(error) => say(stderr, &format!("ssed token: {error}\n"), ExitCode::FAILURE),
-            };
-        }
+        Ok(ssed::Command::Help) => return say(stdout(), ssed::USAGE, ExitCode::SUCCESS),
+        Ok(ssed::Command::Version) => return say(stdout(), ssed::VERSION_LINE, ExitCode::SUCCESS),
+        Ok(ssed::Command::Token(request)) => match ssed::mint_token(&request) {
+            Ok(token) => return say(stdout(), &format!("{token}\n"), ExitCode::SUCCESS),
+            Err(error) => return say(stderr(), &format!("ssed token: {error}\n"), ExitCode::FAILURE),
+        },
         Err(error) => {
-            return say(
-                stderr,
-                &format!("ssed: {error}\nTry 'ssed --help' for the flags.\n"),
-                ExitCode::from(2),
-            )
+            let text = format!("ssed: {error}\nTry 'ssed --help' for the flags.\n");
+            return say(stderr(), &text, ExitCode::from(2));
         }
     };
     match ssed::Server::bind(config) {
@@ -35,7 +25,7 @@ fn main() -> ExitCode {
             server.serve_command_line();
             ExitCode::SUCCESS
         }
-        Err(error) => say(stderr, &format!("ssed: {error}\n"), ExitCode::FAILURE),
+        Err(error) => say(stderr(), &format!("ssed: {error}\n"), ExitCode::FAILURE),
     }
 }
 

@@ -168,7 +168,8 @@ impl Auth {
 ///
 /// A key that cannot be read or is too short; selectors for both roles
 /// when each role has its own key (mint one token per role then).
-pub fn mint_token(request: &crate::config::TokenRequest, now: u64) -> Result<String, String> {
+pub fn mint_token(request: &crate::config::TokenRequest) -> Result<String, String> {
+    let now = now_seconds();
     let keys = Keys::load(&request.auth)?;
     let signing = match (request.publish.is_empty(), request.subscribe.is_empty()) {
         (false, true) => keys.publisher_signing(),
