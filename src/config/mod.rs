@@ -14,8 +14,10 @@ use crate::proto::response::Cors;
 
 mod flags;
 mod redis_url;
-pub use flags::{parse_args, Environment, TokenRequest, USAGE};
+mod token_flags;
+pub use flags::{parse_args, Environment, USAGE};
 pub use redis_url::RedisUrl;
+pub use token_flags::TokenRequest;
 
 /// The whole configuration of a server, grouped by concern. Build it with
 /// `Config::default()` and change the fields you need;

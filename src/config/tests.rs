@@ -210,3 +210,80 @@ fn a_flag_is_never_taken_as_the_value_of_the_flag_before_it() {
     assert!(config("--publish-token -x --quiet").quiet);
     assert_eq!(config("--cors-origin=--odd").cors_origins, ["--odd"]);
 }
+
+#[test]
+fn keys_come_from_files_or_the_environment_never_from_a_plain_flag() {
+    let env = |key: Option<&str>| Environment {
+        jwt_key: key.map(|key| Secret(key.to_owned())),
+        ..Environment::default()
+    };
+    let parse_with =
+        |words: &str, env: &Environment| parse_args(words.split_whitespace().map(str::to_owned), env);
+    let auth = |words: &str, env: &Environment| match parse_with(words, env) {
+        Ok(Command::Run(config)) => config.auth,
+        other => panic!("{words}: {other:?}"),
+    };
+    assert_eq!(auth("", &env(None)), None);
+    let from_env = auth("", &env(Some("k"))).expect("a key");
+    assert_eq!(from_env.key, Some(KeySource::Environment(Secret("k".to_owned()))));
+    assert!(from_env.anonymous);
+    // The file wins over the environment, and is read at start, not here.
+    let from_file = auth("--jwt-key-file /etc/ssed/key", &env(Some("k"))).expect("a key");
+    assert_eq!(from_file.key, Some(KeySource::File("/etc/ssed/key".into())));
+    assert!(!auth("--no-anonymous", &env(Some("k"))).expect("a key").anonymous);
+    let refusals = [
+        ("--no-anonymous", "--no-anonymous needs a key"),
+        (
+            "--jwt-previous-key-file /k",
+            "a previous key (SSED_JWT_PREVIOUS_KEY or --jwt-previous-key-file) needs a current one",
+        ),
+        ("--jwt-key-file", "--jwt-key-file needs a value"),
+        ("--jwt-key", "unknown flag \"--jwt-key\""),
+        ("--cors-origin *,https://a.test", "--cors-origin: * stands alone"),
+        ("--cors-origin https://a.test,", "--cors-origin: \"\" must be printable ASCII"),
+    ];
+    for (words, expected) in refusals {
+        match parse_with(words, &env(None)) {
+            Err(ArgError(message)) => assert!(message.starts_with(expected), "{words}: {message}"),
+            other => panic!("{words}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        config("--cors-origin https://a.test,http://b.test:8080").cors_origins,
+        ["https://a.test", "http://b.test:8080"]
+    );
+}
+
+#[test]
+fn ssed_token_reads_its_selectors_ttl_and_keys() {
+    let env = Environment { jwt_key: Some(Secret("k".to_owned())), ..Environment::default() };
+    let parse_with = |words: &str| parse_args(words.split_whitespace().map(str::to_owned), &env);
+    match parse_with("token --subscribe users/{id} --subscribe rooms/1 --publish users/42 --ttl 90m") {
+        Ok(Command::Token(request)) => {
+            assert_eq!(request.subscribe, ["users/{id}", "rooms/1"]);
+            assert_eq!(request.publish, ["users/42"]);
+            assert_eq!(request.ttl, Some(Duration::from_secs(90 * 60)));
+            assert_eq!(request.auth.key, Some(KeySource::Environment(Secret("k".to_owned()))));
+        }
+        other => panic!("{other:?}"),
+    }
+    for (ttl, seconds) in [("30", 30), ("30s", 30), ("2h", 7200), ("7d", 604_800)] {
+        match parse_with(&format!("token --publish * --ttl {ttl}")) {
+            Ok(Command::Token(request)) => {
+                assert_eq!(request.ttl, Some(Duration::from_secs(seconds)), "{ttl}")
+            }
+            other => panic!("{ttl}: {other:?}"),
+        }
+    }
+    for words in [
+        "token",
+        "token --ttl 1h --publish *x --ttl 0",
+        "token --publish * --ttl 1y",
+        "token --publish * --ttl -1",
+        "token --nope",
+    ] {
+        assert!(matches!(parse_with(words), Err(ArgError(_))), "{words}");
+    }
+    let no_key = parse_args(["token", "--publish", "*"].map(str::to_owned), &Environment::default());
+    assert!(matches!(no_key, Err(ArgError(message)) if message.contains("no key")));
+}
