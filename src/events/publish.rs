@@ -411,15 +411,19 @@ fn read_body(
     length: usize,
     shared: &Shared,
 ) -> Result<Vec<u8>, Failure> {
+    // Read on the heap, a chunk at a time: a buffer on the stack would be
+    // part of every connection thread's frame (stream threads included),
+    // and its pages part of every stream's memory.
     const CHUNK: usize = 16 * 1024;
     let timeout = shared.config.timeouts.head_timeout;
     let deadline = Instant::now() + timeout;
     let mut body = already_read[..already_read.len().min(length)].to_vec();
-    let mut chunk = [0u8; CHUNK];
     while body.len() < length {
-        let wanted = (length - body.len()).min(CHUNK);
-        match read_within(socket, &mut chunk[..wanted], deadline) {
-            ReadOutcome::Bytes(read) => body.extend_from_slice(&chunk[..read]),
+        let filled = body.len();
+        let wanted = (length - filled).min(CHUNK);
+        body.resize(filled + wanted, 0);
+        match read_within(socket, &mut body[filled..], deadline) {
+            ReadOutcome::Bytes(read) => body.truncate(filled + read),
             ReadOutcome::TimedOut => {
                 let limit_ms = timeout.as_millis() as u64;
                 return Err(Failure::Refused(PublishRefusal::BodyTimedOut { limit_ms }));

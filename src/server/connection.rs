@@ -67,7 +67,10 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
     match read_request_head(socket, shared.config.head_limits(), deadline) {
         Ok((request, after_head)) => {
             let who = Who::of(peer, &request);
-            let ended = respond(socket, shared, (hub, auth), request, after_head, &who);
+            let ended = match respond(socket, shared, (hub, auth), request, after_head) {
+                Answer::Ended(ended) => ended,
+                Answer::Stream(stream) => serve_stream(socket, shared, hub, stream, &who),
+            };
             shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
         }
         Err(error) => {
@@ -145,72 +148,119 @@ impl fmt::Display for Who {
     }
 }
 
-/// Routes a whole request head and answers it.
-fn respond(
+/// What a stream keeps of its request, or the answer that refused it
+/// (a bad query, a bad token).
+fn prepare_stream<'a>(
     socket: &TcpStream,
-    shared: &Shared,
+    shared: &'a Shared,
+    auth: &Auth,
+    request: Request,
+    resource: Resource,
+    cors: Cors<'a>,
+) -> Result<Stream<'a>, Ended> {
+    // A stream keeps only what it needs from its request: the buffer
+    // it was read into carries the stream's head, and is freed once
+    // that is written.
+    let max_topics = shared.config.events.max_topics;
+    let (interest, last_event_id) = match resource {
+        Resource::Events => match topics_in_query(request.query(), max_topics) {
+            Ok(topics) => (Interest::Topics(topics), last_event_id(&request)),
+            Err(error) => {
+                return Err(short_answer::error(socket, shared, cors, 400, &error.to_string(), &[]))
+            }
+        },
+        Resource::Mercure => match parse_subscribe_query(request.query(), max_topics) {
+            Ok(query) => {
+                let selectors = query.topics.iter().map(|topic| Selector::compile(topic)).collect();
+                (Interest::Selectors(selectors), mercure_last_event_id(&request, query.last_event_id))
+            }
+            Err(error) => {
+                let status = error.status();
+                return Err(short_answer::error(socket, shared, cors, status, &error.to_string(), &[]));
+            }
+        },
+        _ => (Interest::Topics(Topics::All), last_event_id(&request)),
+    };
+    // Mercure rule 20: a token present but invalid is refused from
+    // whichever source it came, never read as no token at all.
+    let reader = match resource {
+        Resource::Events | Resource::Mercure => match auth.reader(&request, now_seconds()) {
+            Ok(reader) => reader,
+            Err(denied) => return Err(refuse_token(socket, shared, cors, denied)),
+        },
+        _ => Reader::default(),
+    };
+    let buffer = request.into_buffer();
+    Ok(Stream { resource, interest, reader, last_event_id, cors, buffer })
+}
+
+/// What answering a request came to: a short answer already sent, or a
+/// stream to run.
+enum Answer<'a> {
+    Ended(Ended),
+    Stream(Stream<'a>),
+}
+
+/// Routes a whole request head and answers it, or readies its stream.
+///
+/// Never inlined, and a stream runs after it returns: the frames of every
+/// other answer (publishing, tokens, `/metrics`) are gone from the stack
+/// by then, so a stream thread's resident stack is only what the stream
+/// itself uses (BENCHMARKS.md, memory per stream).
+#[inline(never)]
+fn respond<'a>(
+    socket: &TcpStream,
+    shared: &'a Shared,
     (hub, auth): (&Hub, &Auth),
     request: Request,
     after_head: Vec<u8>,
-    who: &Who,
-) -> Ended {
+) -> Answer<'a> {
     let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
     let cors = shared.config.cors_for(request.header("origin"));
-    match route(request.method(), request.path(), publish_enabled) {
-        Route::Serve {
-            resource: Resource::Pings(_) | Resource::Events | Resource::Mercure,
-            head_only: true,
-        } => {
-            let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
-            Ended { reason, outcome: "-> 200 (head only)".to_owned() }
-        }
-        Route::Serve { resource: Resource::Mercure, .. } if request.method() == "POST" => {
-            serve_publish(socket, &request, &after_head, shared, (hub, auth, PublishEndpoint::Mercure))
-        }
-        Route::Serve {
-            resource: resource @ (Resource::Pings(_) | Resource::Events | Resource::Mercure),
-            head_only: false,
-        } => {
+    let route = route(request.method(), request.path(), publish_enabled);
+    if let Route::Serve {
+        resource: resource @ (Resource::Pings(_) | Resource::Events | Resource::Mercure),
+        head_only: false,
+    } = route
+    {
+        if !(resource == Resource::Mercure && request.method() == "POST") {
             // A stream keeps only what it needs from its request: the buffer
             // it was read into carries the stream's head, and is freed once
             // that is written.
-            let max_topics = shared.config.events.max_topics;
-            let (interest, last_event_id) = match resource {
-                Resource::Events => match topics_in_query(request.query(), max_topics) {
-                    Ok(topics) => (Interest::Topics(topics), last_event_id(&request)),
-                    Err(error) => {
-                        return short_answer::error(socket, shared, cors, 400, &error.to_string(), &[])
-                    }
-                },
-                Resource::Mercure => match parse_subscribe_query(request.query(), max_topics) {
-                    Ok(query) => {
-                        let selectors = query.topics.iter().map(|topic| Selector::compile(topic)).collect();
-                        (Interest::Selectors(selectors), mercure_last_event_id(&request, query.last_event_id))
-                    }
-                    Err(error) => {
-                        let status = error.status();
-                        return short_answer::error(socket, shared, cors, status, &error.to_string(), &[]);
-                    }
-                },
-                _ => (Interest::Topics(Topics::All), last_event_id(&request)),
-            };
-            // Mercure rule 20: a token present but invalid is refused from
-            // whichever source it came, never read as no token at all.
-            let reader = match resource {
-                Resource::Events | Resource::Mercure => match auth.reader(&request, now_seconds()) {
-                    Ok(reader) => reader,
-                    Err(denied) => return refuse_token(socket, shared, cors, denied),
-                },
-                _ => Reader::default(),
-            };
             drop(after_head);
-            let buffer = request.into_buffer();
-            let last_event_id = last_event_id.as_deref();
-            let stream = Stream { resource, interest, reader, last_event_id, cors, buffer };
-            serve_stream(socket, shared, hub, stream, who)
+            return match prepare_stream(socket, shared, auth, request, resource, cors) {
+                Ok(stream) => Answer::Stream(stream),
+                Err(ended) => Answer::Ended(ended),
+            };
+        }
+    }
+    Answer::Ended(answer(socket, shared, (hub, auth), &request, &after_head, route, cors))
+}
+
+/// Answers a request that is not a stream.
+#[inline(never)]
+fn answer(
+    socket: &TcpStream,
+    shared: &Shared,
+    (hub, auth): (&Hub, &Auth),
+    request: &Request,
+    after_head: &[u8],
+    route: Route,
+    cors: Cors<'_>,
+) -> Ended {
+    let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
+    match route {
+        Route::Serve { resource: Resource::Mercure, head_only: false } => {
+            serve_publish(socket, request, after_head, shared, (hub, auth, PublishEndpoint::Mercure))
+        }
+        // `HEAD` of a stream: its head alone. (A `GET` was readied as a
+        // stream by `respond` and never comes here.)
+        Route::Serve { resource: Resource::Pings(_) | Resource::Events | Resource::Mercure, .. } => {
+            let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
+            Ended { reason, outcome: "-> 200 (head only)".to_owned() }
         }
         Route::Serve { resource: Resource::Publish, .. } => {
-            serve_publish(socket, &request, &after_head, shared, (hub, auth, PublishEndpoint::Ssed))
+            serve_publish(socket, request, after_head, shared, (hub, auth, PublishEndpoint::Ssed))
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = metrics_text(shared, hub);
@@ -276,7 +326,7 @@ struct Stream<'a> {
     interest: Interest,
     /// What its token lets it read beyond public events.
     reader: Reader,
-    last_event_id: Option<&'a str>,
+    last_event_id: Option<String>,
     /// The CORS lines of its head, decided from its `Origin`.
     cors: Cors<'a>,
     /// The buffer the request was read into: the stream's head is written
@@ -301,10 +351,11 @@ fn serve_stream(socket: &TcpStream, shared: &Shared, hub: &Hub, stream: Stream<'
     shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", place.now_live()));
     let Stream { resource, interest, reader, last_event_id, cors, buffer } = stream;
     let (reason, events) = match resource {
-        Resource::Pings(style) => serve_pings(socket, style, last_event_id, shared, cors, buffer),
+        Resource::Pings(style) => serve_pings(socket, style, last_event_id.as_deref(), shared, cors, buffer),
         _ => {
             let endpoint = if resource == Resource::Mercure { Endpoint::Mercure } else { Endpoint::Events };
-            let subscription = Subscription { interest, endpoint, reader, last_event_id };
+            let subscription =
+                Subscription { interest, endpoint, reader, last_event_id: last_event_id.as_deref() };
             serve_events(socket, subscription, shared, hub, cors, buffer)
         }
     };
