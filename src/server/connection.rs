@@ -24,7 +24,9 @@ use std::time::{Instant, SystemTime};
 
 use super::status::{health_text, metrics_text};
 use crate::auth::{now_seconds, Auth, Denied, Reader};
-use crate::conn::read_head::{read_request_head, HeadError};
+use crate::conn::read_head::{
+    read_next_request_head, read_request_head, HeadError, NextHeadError, NextHeadWaits,
+};
 use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::close_gently;
 use crate::conn::stream_head::stream_head;
@@ -48,8 +50,9 @@ const DEMO_PAGE: &str = include_str!("demo.html");
 
 /// Serves one accepted connection on the current thread, then counts and
 /// logs how it ended. Holding `place` is what counts this connection
-/// against `--max-clients` + `--max-pending`; `hub` and `auth` are for
-/// the requests that publish or subscribe.
+/// against `--max-clients` + `--max-pending`, for its whole life however
+/// many requests it carries; `hub` and `auth` are for the requests that
+/// publish or subscribe.
 pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub, auth: &Auth) {
     let shared = &*place.shared;
     let accepted = Instant::now();
@@ -58,18 +61,109 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
     // Frames are small and must leave at once, not wait for an ACK.
     let _ = socket.set_nodelay(true);
 
-    let deadline = accepted + shared.config.timeouts.head_timeout;
-    match read_request_head(socket, shared.config.head_limits(), deadline) {
-        Ok((request, after_head)) => {
-            let who = Who::of(peer, &request);
-            let ended = respond(socket, shared, (hub, auth), request, after_head, &who);
-            shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
-        }
-        Err(error) => {
-            let ended = answer_head_error(socket, shared, error);
-            shared.connection_ended(ended.reason, format_args!("{peer} {}", ended.outcome));
-        }
+    let config = &shared.config;
+    let waits =
+        NextHeadWaits { idle: config.timeouts.publish_idle_timeout, head: config.timeouts.head_timeout };
+    let deadline = accepted + config.timeouts.head_timeout;
+    let mut next = read_request_head(socket, config.head_limits(), deadline).map_err(NextHeadError::Head);
+    let mut served = 0usize;
+    loop {
+        let (request, after_head) = match next {
+            Ok(read) => read,
+            Err(error) => return no_next_request(socket, shared, peer, served, error),
+        };
+        served += 1;
+        let who = Who::of(peer, &request);
+        let publishing = keeps_connection_open(routed(&request, shared, auth));
+        let client_keeps = publishing && request.keeps_connection();
+        let at_limit = served >= config.limits.max_requests_per_connection;
+        let may_keep_open = client_keeps && !at_limit && !shared.is_shutting_down();
+        let (mut ended, carried) =
+            respond(socket, shared, (hub, auth), request, after_head, &who, may_keep_open);
+        let nth = RequestNumber { served, kept: carried.is_some() };
+        let Some(carried) = carried else {
+            // The client would have gone on; the limit is why it did not.
+            if client_keeps && at_limit && ended.reason == CloseReason::Answered(200) {
+                ended.reason = CloseReason::RequestLimit;
+            }
+            shared.connection_ended(ended.reason, format_args!("{who} {}{nth}", ended.outcome));
+            return;
+        };
+        shared.log_connection(format_args!("{who} {}{nth}", ended.outcome));
+        let limits = config.head_limits();
+        next = read_next_request_head(socket, limits, carried, &waits, || shared.is_shutting_down());
     }
+}
+
+/// The routes whose answer may leave the connection open for another
+/// request: publishing, whose clients (reqwest, httpx, Symfony's
+/// HttpClient) pool their connections. Streams hold their connection to
+/// the end; every other answer is short and closes, as it always did.
+/// A new publishing route (Mercure's `POST`) is added here, and its
+/// handler given `may_keep_open` as [`serve_publish`] is.
+fn keeps_connection_open(route: Route) -> bool {
+    matches!(route, Route::Serve { resource: Resource::Publish, .. })
+}
+
+/// Where a request goes, with publishing on or off as configured.
+fn routed(request: &Request, shared: &Shared, auth: &Auth) -> Route {
+    route(request.method(), request.path(), publishing_on(shared, auth))
+}
+
+/// Whether `POST /publish` exists: a shared token or signing keys.
+fn publishing_on(shared: &Shared, auth: &Auth) -> bool {
+    shared.config.events.publish_token.is_some() || auth.has_keys()
+}
+
+/// Which request of its connection a log line is about: nothing for a
+/// connection of one request (the usual case, logged as it always was),
+/// `(request 3 on this connection)` otherwise.
+struct RequestNumber {
+    served: usize,
+    kept: bool,
+}
+
+impl fmt::Display for RequestNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.served > 1 || self.kept {
+            write!(f, " (request {} on this connection)", self.served)?;
+        }
+        Ok(())
+    }
+}
+
+/// Ends a connection that has no (next) request: the first head could not
+/// be read, or a kept-open connection went idle, was closed by its client,
+/// or the server is stopping. `served` requests were answered before.
+fn no_next_request(
+    socket: &TcpStream,
+    shared: &Shared,
+    peer: SocketAddr,
+    served: usize,
+    error: NextHeadError,
+) {
+    let (reason, outcome) = match error {
+        NextHeadError::Head(error) => {
+            let ended = answer_head_error(socket, shared, error);
+            let nth = RequestNumber { served: served + 1, kept: false };
+            (ended.reason, format!("{}{nth}", ended.outcome))
+        }
+        NextHeadError::Idle => {
+            // RFC 9112 §9.5: a server may close an idle connection; no
+            // answer is owed, and a 408 could be taken for the answer to a
+            // request the client is sending at this moment.
+            let idle = shared.config.timeouts.publish_idle_timeout.as_millis();
+            (CloseReason::IdleTimeout, format!("closed after {served} requests: idle for {idle} ms"))
+        }
+        NextHeadError::ClientLeft(outcome) => {
+            let reason = outcome.close_reason().unwrap_or(CloseReason::ClientClosed);
+            (reason, format!("left after {served} requests: {reason}"))
+        }
+        NextHeadError::ShuttingDown => {
+            (CloseReason::ServerShutdown, format!("closed after {served} requests: server shutting down"))
+        }
+    };
+    shared.connection_ended(reason, format_args!("{peer} {outcome}"));
 }
 
 /// Answers a head that could not be read, when there is anyone to answer.
@@ -140,7 +234,9 @@ impl fmt::Display for Who {
     }
 }
 
-/// Routes a whole request head and answers it.
+/// Routes a whole request head and answers it. With `may_keep_open`, a
+/// publish read whole leaves the connection open: then the second value
+/// holds the bytes already read past it (see [`serve_publish`]).
 fn respond(
     socket: &TcpStream,
     shared: &Shared,
@@ -148,10 +244,11 @@ fn respond(
     request: Request,
     after_head: Vec<u8>,
     who: &Who,
-) -> Ended {
-    let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
+    may_keep_open: bool,
+) -> (Ended, Option<Vec<u8>>) {
+    let publish_enabled = publishing_on(shared, auth);
     let cors = shared.config.cors_for(request.header("origin"));
-    match route(request.method(), request.path(), publish_enabled) {
+    let ended = match route(request.method(), request.path(), publish_enabled) {
         Route::Serve { resource: Resource::Pings(_) | Resource::Events, head_only: true } => {
             let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
             Ended { reason, outcome: "-> 200 (head only)".to_owned() }
@@ -164,7 +261,10 @@ fn respond(
                 Resource::Events => match topics_in_query(request.query(), shared.config.events.max_topics) {
                     Ok(topics) => topics,
                     Err(error) => {
-                        return short_answer::error(socket, shared, cors, 400, &error.to_string(), &[])
+                        return (
+                            short_answer::error(socket, shared, cors, 400, &error.to_string(), &[]),
+                            None,
+                        )
                     }
                 },
                 _ => Topics::All,
@@ -174,7 +274,7 @@ fn respond(
             let reader = match resource {
                 Resource::Events => match auth.reader(&request, now_seconds()) {
                     Ok(reader) => reader,
-                    Err(denied) => return refuse_token(socket, shared, cors, denied),
+                    Err(denied) => return (refuse_token(socket, shared, cors, denied), None),
                 },
                 _ => Reader::default(),
             };
@@ -186,7 +286,7 @@ fn respond(
             serve_stream(socket, shared, hub, stream, who)
         }
         Route::Serve { resource: Resource::Publish, .. } => {
-            serve_publish(socket, &request, &after_head, shared, (hub, auth))
+            return serve_publish(socket, &request, &after_head, shared, (hub, auth), may_keep_open)
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = metrics_text(shared, hub);
@@ -242,7 +342,8 @@ fn respond(
             &format!("method {} not implemented", request.method()),
             &[],
         ),
-    }
+    };
+    (ended, None)
 }
 
 /// What a stream keeps of its request.
