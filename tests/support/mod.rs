@@ -298,7 +298,7 @@ pub fn publish(addr: SocketAddr, token: &str, query: &str, data: &str) -> Result
         TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
     stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|error| error.to_string())?;
     let request = format!(
-        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{data}",
+        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{data}",
         data.len()
     );
     stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;
