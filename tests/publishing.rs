@@ -110,7 +110,9 @@ fn every_publish_refusal_has_its_status_and_publishes_nothing() {
     ];
     for (name, target, headers, body, status) in cases {
         let method = if name == "get" { "GET" } else { "POST" };
-        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n").into_bytes();
+        let mut request =
+            format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{headers}\r\n")
+                .into_bytes();
         request.extend_from_slice(&body);
         let answer = exchange(&server, &request);
         assert_eq!(status_of(&answer), status, "{name}: {answer}");

@@ -21,6 +21,12 @@
 //! given twice, or with a `%` not followed by two hex digits; a body that
 //! is not UTF-8), 408 (the body did not arrive in `--head-timeout`).
 //! Without `?topic=` the event goes to the topic `default`.
+//!
+//! The answer says `Connection: keep-alive` and the connection stays open
+//! for the next publish when the client keeps it and the request was read
+//! whole (a refusal after the body, such as non-UTF-8 data or a 503, too);
+//! a refusal that left the body unread says `Connection: close`, since
+//! where the next request would start is not known.
 
 use std::fmt;
 use std::io::Write;

@@ -7,14 +7,28 @@
 //!   /sse, /messages ──► a stream place? ──► pings::serve_pings (src/pings.rs)
 //!   /events[?topic=T…] ──► topics valid (else 400)? a stream place? ──► events::serve_events
 //!                          └ none left ──► the busy answer (retry later)
-//!   POST /publish   ──► publish::serve_publish (src/publish.rs)
+//!   POST /publish   ──► publish::serve_publish (src/events/publish.rs): may keep the connection
 //!   / /metrics /healthz ──► a whole answer
 //!   OPTIONS         ──► 204 preflight
 //!   otherwise       ──► 404 / 405 / 501
 //! ```
 //!
-//! Every response ends the connection: ssed answers one request per
-//! connection, so there is no keep-alive or pipelining state to get wrong.
+//! Every response ends the connection but one: a publish read whole, whose
+//! client keeps the connection (HTTP/1.1 without `Connection: close`, or
+//! HTTP/1.0 with `keep-alive`), is answered `Connection: keep-alive`, and
+//! the loop reads the next request on the same thread:
+//!
+//! ```text
+//! answer ─► kept? ─no─► close, count the reason once, log
+//!             └ yes ─► log "(request n on this connection)" ─► next head: carried bytes first,
+//!                      then ≤ --publish-idle-timeout for a first byte (shutdown looked at every
+//!                      500 ms), then --head-timeout ─► route as above
+//! ```
+//!
+//! The only state carried from one request to the next is the count and
+//! the bytes read past the last body; every limit is counted afresh. A
+//! request that is not a publish is answered as on a connection of its
+//! own and ends the connection.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -22,6 +36,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
+use super::kept_open::{keeps_connection_open, why_no_next_request, RequestNumber};
 use super::status::{health_text, metrics_text};
 use crate::auth::{now_seconds, Auth, Denied, Reader};
 use crate::conn::read_head::{
@@ -95,16 +110,6 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
     }
 }
 
-/// The routes whose answer may leave the connection open for another
-/// request: publishing, whose clients (reqwest, httpx, Symfony's
-/// HttpClient) pool their connections. Streams hold their connection to
-/// the end; every other answer is short and closes, as it always did.
-/// A new publishing route (Mercure's `POST`) is added here, and its
-/// handler given `may_keep_open` as [`serve_publish`] is.
-fn keeps_connection_open(route: Route) -> bool {
-    matches!(route, Route::Serve { resource: Resource::Publish, .. })
-}
-
 /// Where a request goes, with publishing on or off as configured.
 fn routed(request: &Request, shared: &Shared, auth: &Auth) -> Route {
     route(request.method(), request.path(), publishing_on(shared, auth))
@@ -113,23 +118,6 @@ fn routed(request: &Request, shared: &Shared, auth: &Auth) -> Route {
 /// Whether `POST /publish` exists: a shared token or signing keys.
 fn publishing_on(shared: &Shared, auth: &Auth) -> bool {
     shared.config.events.publish_token.is_some() || auth.has_keys()
-}
-
-/// Which request of its connection a log line is about: nothing for a
-/// connection of one request (the usual case, logged as it always was),
-/// `(request 3 on this connection)` otherwise.
-struct RequestNumber {
-    served: usize,
-    kept: bool,
-}
-
-impl fmt::Display for RequestNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.served > 1 || self.kept {
-            write!(f, " (request {} on this connection)", self.served)?;
-        }
-        Ok(())
-    }
 }
 
 /// Ends a connection that has no (next) request: the first head could not
@@ -142,25 +130,12 @@ fn no_next_request(
     served: usize,
     error: NextHeadError,
 ) {
-    let (reason, outcome) = match error {
-        NextHeadError::Head(error) => {
+    let (reason, outcome) = match why_no_next_request(shared, served, error) {
+        Ok(ended) => ended,
+        Err(error) => {
             let ended = answer_head_error(socket, shared, error);
             let nth = RequestNumber { served: served + 1, kept: false };
             (ended.reason, format!("{}{nth}", ended.outcome))
-        }
-        NextHeadError::Idle => {
-            // RFC 9112 §9.5: a server may close an idle connection; no
-            // answer is owed, and a 408 could be taken for the answer to a
-            // request the client is sending at this moment.
-            let idle = shared.config.timeouts.publish_idle_timeout.as_millis();
-            (CloseReason::IdleTimeout, format!("closed after {served} requests: idle for {idle} ms"))
-        }
-        NextHeadError::ClientLeft(outcome) => {
-            let reason = outcome.close_reason().unwrap_or(CloseReason::ClientClosed);
-            (reason, format!("left after {served} requests: {reason}"))
-        }
-        NextHeadError::ShuttingDown => {
-            (CloseReason::ServerShutdown, format!("closed after {served} requests: server shutting down"))
         }
     };
     shared.connection_ended(reason, format_args!("{peer} {outcome}"));

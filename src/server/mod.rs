@@ -3,6 +3,7 @@
 //! ```text
 //! Server::bind ─► open the hub (memory, --journal or --redis) ─► listen ─► fit --max-clients under the OS
 //! Server::run  ─► accept.rs: accept() ─► a place? ─► a thread ─► connection.rs: read, route, answer
+//!                                                               └ a publish kept open: kept_open.rs
 //!                                   └─ no place or no thread ─► refuse.rs: busy stream or 503
 //! /metrics, /healthz ─► status.rs
 //! ```
@@ -11,6 +12,7 @@
 
 mod accept;
 mod connection;
+mod kept_open;
 mod refuse;
 mod status;
 
