@@ -187,8 +187,10 @@ impl ServerHandle {
         self.hub.publisher()
     }
 
-    /// Stops accepting; [`Server::run`] returns soon after, and every stream
-    /// ends at its next tick. Returns at once. Logs one line, the first time.
+    /// Stops accepting; [`Server::run`] returns soon after, every stream
+    /// ends at its next tick, and a publishing connection kept open ends
+    /// within 500 ms when idle, or after the answer it is giving. Returns
+    /// at once. Logs one line, the first time.
     pub fn shutdown(&self) {
         if !self.shared.shutting_down.swap(true, Ordering::AcqRel) {
             log(format_args!(
