@@ -269,7 +269,7 @@ fn publish_in_pieces(addr: std::net::SocketAddr, body_bytes: usize) -> Result<St
     use std::io::Read;
     let mut client = support::connect(addr);
     let head = format!(
-        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer t0ken\r\nContent-Length: {body_bytes}\r\n\r\n"
+        "POST /publish HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer t0ken\r\nContent-Length: {body_bytes}\r\n\r\n"
     );
     client.write_all(head.as_bytes()).map_err(|error| format!("head not sent: {error}"))?;
     let body = vec![b'x'; body_bytes];

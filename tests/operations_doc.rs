@@ -126,7 +126,7 @@ fn with_redis_the_metric_table_lists_exactly_what_metrics_emits() {
 /// The requests of the table in "What a full server answers", but streams.
 fn short_requests() -> [(&'static str, Vec<u8>); 6] {
     let publish =
-        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer t0ken\r\nContent-Length: 2\r\n\r\nhi";
+        "POST /publish HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer t0ken\r\nContent-Length: 2\r\n\r\nhi";
     [
         ("POST /publish", publish.as_bytes().to_vec()),
         ("GET /metrics", get("/metrics")),

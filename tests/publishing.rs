@@ -16,7 +16,8 @@ fn with_token(config: &mut Config) {
 }
 
 fn post(server: &TestServer, target: &str, headers: &str, body: &[u8]) -> String {
-    let mut request = format!("POST {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n").into_bytes();
+    let mut request =
+        format!("POST {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{headers}\r\n").into_bytes();
     request.extend_from_slice(body);
     exchange(server, &request)
 }
@@ -109,7 +110,9 @@ fn every_publish_refusal_has_its_status_and_publishes_nothing() {
     ];
     for (name, target, headers, body, status) in cases {
         let method = if name == "get" { "GET" } else { "POST" };
-        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n").into_bytes();
+        let mut request =
+            format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{headers}\r\n")
+                .into_bytes();
         request.extend_from_slice(&body);
         let answer = exchange(&server, &request);
         assert_eq!(status_of(&answer), status, "{name}: {answer}");
@@ -179,7 +182,7 @@ fn stdin_lines_become_events() {
 
 fn publish_request(target: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
     let mut request = format!(
-        "POST {target} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n{extra_headers}\r\n",
+        "POST {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n{extra_headers}\r\n",
         body.len()
     )
     .into_bytes();
@@ -244,7 +247,7 @@ fn expect_100_continue_gets_continue_before_the_body_or_the_refusal_at_once() {
     let server = start(with_token);
     let mut stream = server.connect();
     let head = format!(
-        "POST /publish HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\n\
+        "POST /publish HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\n\
          Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).expect("send head");

@@ -44,8 +44,11 @@ fn get_with(target: &str, headers: &str) -> Vec<u8> {
 }
 
 fn post_with(target: &str, headers: &str, body: &str) -> Vec<u8> {
-    format!("POST {target} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n{headers}\r\n{body}", body.len())
-        .into_bytes()
+    format!(
+        "POST {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// Publishes `body` to `target` with a publisher token for every topic.
@@ -259,7 +262,16 @@ fn private_events_stay_private_after_a_restart_with_the_journal() {
     publish(&first, "/publish?topic=users/42&private", "secret");
     publish(&first, "/publish?topic=users/42", "public");
     drop(first);
-    let second = start(with_journal);
+    // The last connection thread lets go of the journal just after its place.
+    let mut second = None;
+    support::eventually(Duration::from_secs(5), "the journal free again", || {
+        let mut config =
+            Config { addr: "127.0.0.1:0".parse().expect("address"), quiet: true, ..Config::default() };
+        with_journal(&mut config);
+        second = ssed::Server::bind(config).ok();
+        second.is_some()
+    });
+    let second = support::serve(second.expect("bound"));
     let bearer = format!("Authorization: Bearer {}\r\n", subscriber(r#""users/42""#));
     let allowed = subscribe(&second, "/events?topic=users/42&lastEventId=0", &bearer).events(3);
     assert!(allowed.contains("data: secret") && allowed.contains("data: public"), "{allowed}");

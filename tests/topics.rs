@@ -19,7 +19,7 @@ fn with_token(config: &mut Config) {
 
 fn publish(server: &TestServer, query: &str, body: &str) -> String {
     let request = format!(
-        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     exchange(server, request.as_bytes())

@@ -6,8 +6,9 @@ use std::time::Duration;
 pub(crate) const USAGE: &str = "\
 usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
        loadgen --startup PATH-TO-SSED [--port N]   (time from exec to accepting, 20 runs)
-       loadgen --publish-for SECONDS --url http://127.0.0.1:PORT/publish --token T
-                                                    (one publish after another: events/s)
+       loadgen --publish-for SECONDS --url http://127.0.0.1:PORT/publish --token T [--publish-keep-alive]
+                                                    (one publish after another: events/s; each on
+                                                    its own connection, or all on one kept open)
   --streams N        streams to hold [1000]
   --ramp N           new connections per second [2000]
   --hold SECONDS     how long to hold them all, after the ramp [20]

@@ -30,7 +30,7 @@ pub(crate) fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) ->
         };
         let body = format!("t={}", micros_since_epoch());
         let request = format!(
-            "POST /publish{query} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /publish{query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
             options.addr,
             body.len()
         );
@@ -53,12 +53,15 @@ fn accepted(answer: &[u8]) -> bool {
     answer.starts_with(b"HTTP/1.1 2")
 }
 
-/// Publishes one event after another, each on its own connection and
-/// acknowledged before the next, for the given seconds; prints events/s.
+/// Publishes one event after another, each acknowledged before the next,
+/// for the given seconds; prints events/s. Each on its own connection, or
+/// with `--publish-keep-alive` all on one kept-open connection (a new one
+/// only when the server closes it, e.g. at `--max-requests-per-connection`).
 pub(crate) fn measure_publishing() {
     let args: Vec<String> = std::env::args().collect();
     let value = |flag: &str| args.iter().position(|arg| arg == flag).and_then(|at| args.get(at + 1)).cloned();
     let seconds: u64 = value("--publish-for").and_then(|text| text.parse().ok()).unwrap_or(5).clamp(1, 60);
+    let keep_alive = args.iter().any(|arg| arg == "--publish-keep-alive");
     let url = value("--url").unwrap_or_default();
     let token = value("--token").unwrap_or_default();
     let Some(authority) = url.strip_prefix("http://").and_then(|rest| rest.split('/').next()) else {
@@ -73,26 +76,78 @@ pub(crate) fn measure_publishing() {
         }
     };
     let body = "x".repeat(100);
+    let connection = if keep_alive { "" } else { "Connection: close\r\n" };
     let request = format!(
-        "POST /publish HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /publish HTTP/1.1\r\nHost: {addr}\r\n{connection}Authorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let started = Instant::now();
-    let (mut acknowledged, mut refused) = (0u64, 0u64);
+    let (mut acknowledged, mut refused, mut connections) = (0u64, 0u64, 0u64);
+    let mut kept: Option<TcpStream> = None;
     while started.elapsed() < Duration::from_secs(seconds) && acknowledged + refused < 10_000_000 {
-        let Ok(mut socket) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { continue };
-        let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
-        let _ = socket.write_all(request.as_bytes());
-        let mut answer = Vec::new();
-        let _ = socket.read_to_end(&mut answer);
+        let mut socket = match kept.take() {
+            Some(socket) => socket,
+            None => {
+                let Ok(socket) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { continue };
+                let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = socket.set_nodelay(true);
+                connections += 1;
+                socket
+            }
+        };
+        if socket.write_all(request.as_bytes()).is_err() {
+            continue;
+        }
+        let answer = if keep_alive { read_one_answer(&mut socket) } else { read_to_close(&mut socket) };
         if accepted(&answer) {
             acknowledged += 1;
         } else {
             refused += 1;
         }
+        let server_closes =
+            answer.windows(19).any(|window| window.eq_ignore_ascii_case(b"connection: close\r\n"));
+        if keep_alive && !answer.is_empty() && !server_closes {
+            kept = Some(socket);
+        }
     }
     let rate = acknowledged as f64 / started.elapsed().as_secs_f64();
-    println!("publishing        {rate:.0} events/s acknowledged ({acknowledged} in {seconds} s, {refused} refused; 100-byte events, one connection each)");
+    let how = if keep_alive {
+        format!("kept-open connections: {connections}")
+    } else {
+        "one connection each".to_owned()
+    };
+    println!("publishing        {rate:.0} events/s acknowledged ({acknowledged} in {seconds} s, {refused} refused; 100-byte events, {how})");
+}
+
+/// Everything until the server closes.
+fn read_to_close(socket: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer);
+    answer
+}
+
+/// One answer on a kept-open connection: its head, then `Content-Length`
+/// bytes of body. Empty when the connection failed before a whole head.
+fn read_one_answer(socket: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(end) = answer.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            if answer.len() >= end + 4 + length {
+                return answer;
+            }
+        }
+        match socket.read(&mut chunk) {
+            Ok(0) | Err(_) => return Vec::new(),
+            Ok(read) => answer.extend_from_slice(&chunk[..read]),
+        }
+    }
 }
 
 /// Starts the server binary 20 times on a fixed loopback port and times

@@ -38,6 +38,11 @@ flags (default in brackets):
   --write-timeout MS       time a write may block, then drop [10000]
   --max-head-bytes N       request head limit, then 431 [8192]
   --max-target-bytes N     request target limit, then 414 [2048]
+  --publish-idle-timeout MS
+                           a publishing connection kept open waits this long
+                           for its next request, then closes [5000]
+  --max-requests-per-connection N
+                           requests on one publishing connection [1000]
   --cors-origin ORIGINS    pages that may read answers: * (any, no cookies) [*]
                            or a comma list of origins, with cookies
   --quiet                  no per-connection log lines
@@ -128,6 +133,12 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) ->
             "--write-timeout" => config.timeouts.write_timeout = millis(&flag, &value()?, 1, 600_000)?,
             "--max-head-bytes" => config.limits.max_head_bytes = number(&flag, &value()?, 64, 1 << 20)?,
             "--max-target-bytes" => config.limits.max_target_bytes = number(&flag, &value()?, 1, 1 << 20)?,
+            "--publish-idle-timeout" => {
+                config.timeouts.publish_idle_timeout = millis(&flag, &value()?, 1, 3_600_000)?;
+            }
+            "--max-requests-per-connection" => {
+                config.limits.max_requests_per_connection = number(&flag, &value()?, 1, 1_000_000_000)?;
+            }
             "--cors-origin" => config.cors_origins = cors_origins(&value()?)?,
             "--history" => config.events.history = number(&flag, &value()?, 1, 1_000_000)?,
             "--max-event-bytes" => config.events.max_event_bytes = number(&flag, &value()?, 1, 16 << 20)?,

@@ -70,6 +70,11 @@ pub struct Limits {
     /// Longest request target (`--max-target-bytes`); one byte more is
     /// 414. Default 2048.
     pub max_target_bytes: usize,
+    /// Requests one publishing connection may send before its answer says
+    /// `Connection: close` (`--max-requests-per-connection`). 1 closes
+    /// after every request, as ssed did before it kept connections open.
+    /// Default 1000.
+    pub max_requests_per_connection: usize,
 }
 
 /// Every timing of the server.
@@ -96,6 +101,12 @@ pub struct Timeouts {
     /// (`/.well-known/mercure`) gets a `:` comment
     /// (`--mercure-heartbeat`, ms). Default 40000 ms, the Mercure hub's.
     pub mercure_heartbeat: Duration,
+    /// Time a publishing connection kept open may wait for the first byte
+    /// of its next request (`--publish-idle-timeout`, ms); then it is
+    /// closed without an answer. The head that follows has its own
+    /// `--head-timeout`. Default 5000 ms. Not `--keep-alive`, which is the
+    /// comment interval of `/events` streams.
+    pub publish_idle_timeout: Duration,
 }
 
 /// Published events: how many are kept, how large they may be, who may
@@ -192,6 +203,7 @@ impl Default for Config {
                 stack_size: 64 * 1024,
                 max_head_bytes: 8192,
                 max_target_bytes: 2048,
+                max_requests_per_connection: 1000,
             },
             timeouts: Timeouts {
                 interval: Duration::from_millis(500),
@@ -200,6 +212,7 @@ impl Default for Config {
                 head_timeout: Duration::from_millis(5000),
                 write_timeout: Duration::from_millis(10_000),
                 mercure_heartbeat: Duration::from_millis(40_000),
+                publish_idle_timeout: Duration::from_millis(5000),
             },
             events: EventOptions {
                 history: 1024,

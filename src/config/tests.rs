@@ -18,7 +18,8 @@ fn every_flag_sets_its_field() {
          --head-timeout 100 --write-timeout 200 --max-head-bytes 1024 \
          --max-target-bytes 100 --cors-origin https://a.test --quiet --history 5 \
          --max-event-bytes 10 --publish-token s3cret --stdin --stdin-event line \
-         --stdin-topic room/a --max-topics 4 --journal /var/lib/ssed/j --journal-max-bytes 8m --fsync",
+         --stdin-topic room/a --max-topics 4 --journal /var/lib/ssed/j --journal-max-bytes 8m --fsync \
+         --publish-idle-timeout 250 --max-requests-per-connection 7",
     );
     let expected = Config {
         addr: "[::1]:0".parse().expect("valid address"),
@@ -28,6 +29,7 @@ fn every_flag_sets_its_field() {
             stack_size: 32 * 1024,
             max_head_bytes: 1024,
             max_target_bytes: 100,
+            max_requests_per_connection: 7,
         },
         timeouts: Timeouts {
             interval: Duration::from_millis(20),
@@ -36,6 +38,7 @@ fn every_flag_sets_its_field() {
             head_timeout: Duration::from_millis(100),
             write_timeout: Duration::from_millis(200),
             mercure_heartbeat: Duration::from_millis(40_000),
+            publish_idle_timeout: Duration::from_millis(250),
         },
         events: EventOptions {
             history: 5,
@@ -84,6 +87,8 @@ fn bad_command_lines_name_the_flag() {
         ("--interval", "--interval needs a value"),
         ("--interval 0", "--interval: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
         ("--keep-alive 0", "--keep-alive: \"0\" is not a whole number from 1 to 3600000 (milliseconds)"),
+        ("--publish-idle-timeout 0", "--publish-idle-timeout: \"0\" is not a whole number from 1"),
+        ("--max-requests-per-connection 0", "--max-requests-per-connection: \"0\""),
         ("--interval abc", "--interval: \"abc\""),
         ("--max-clients 0", "--max-clients: \"0\""),
         ("--stack-size 1k", "--stack-size: \"1k\" is not a size from 16384"),
@@ -136,16 +141,19 @@ fn usage_lists_every_flag_with_its_default() {
         ("--write-timeout", defaults.timeouts.write_timeout.as_millis().to_string()),
         ("--max-head-bytes", defaults.limits.max_head_bytes.to_string()),
         ("--max-target-bytes", defaults.limits.max_target_bytes.to_string()),
+        ("--publish-idle-timeout", defaults.timeouts.publish_idle_timeout.as_millis().to_string()),
+        ("--max-requests-per-connection", defaults.limits.max_requests_per_connection.to_string()),
         ("--cors-origin", defaults.cors_origins.join(",")),
         ("--history", defaults.events.history.to_string()),
         ("--max-event-bytes", defaults.events.max_event_bytes.to_string()),
     ];
     for (flag, default) in lines {
-        let line = USAGE
-            .lines()
-            .find(|line| line.trim_start().starts_with(flag))
-            .unwrap_or_else(|| panic!("{flag} missing from USAGE"));
-        assert!(line.ends_with(&format!("[{default}]")), "{line}");
+        // A long flag's description may go on the lines below it, indented
+        // further; the default ends one of its lines.
+        let mut from_flag = USAGE.lines().skip_while(|line| !line.trim_start().starts_with(flag));
+        let first = from_flag.next().unwrap_or_else(|| panic!("{flag} missing from USAGE"));
+        let mut lines = std::iter::once(first).chain(from_flag.take_while(|line| line.starts_with("      ")));
+        assert!(lines.any(|line| line.ends_with(&format!("[{default}]"))), "{first}");
     }
 }
 
@@ -166,6 +174,8 @@ fn a_flag_is_never_taken_as_the_value_of_the_flag_before_it() {
         "--write-timeout",
         "--max-head-bytes",
         "--max-target-bytes",
+        "--publish-idle-timeout",
+        "--max-requests-per-connection",
         "--cors-origin",
         "--history",
         "--max-event-bytes",

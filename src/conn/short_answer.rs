@@ -1,5 +1,6 @@
-//! Short answers: write one whole response, close gently, and say how the
-//! connection ended, for the connection's one last log line.
+//! Short answers: write one whole response, close gently (or, for a
+//! publish on a connection its client keeps, leave it open), and say how
+//! the connection ended, for the connection's one last log line.
 //!
 //! ```text
 //! HTTP/1.1 404 Not Found\r\n … Content-Length: 14\r\n … \r\n
@@ -29,6 +30,17 @@ pub(crate) struct Ended {
     pub(crate) outcome: String,
 }
 
+/// What becomes of the connection once an answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterAnswer {
+    /// `Connection: close`, then close gently: every answer but one.
+    Close,
+    /// `Connection: keep-alive`, and the connection stays open for the
+    /// client's next request: a publish whose request was read whole, on a
+    /// connection its client keeps and ssed may keep.
+    KeepOpen,
+}
+
 /// A plain-text error answer such as `404 not found`, with any extra
 /// headers (`Allow`, `WWW-Authenticate`, `Retry-After`).
 pub(crate) fn error(
@@ -39,6 +51,19 @@ pub(crate) fn error(
     detail: &str,
     extra_headers: &[(&str, &str)],
 ) -> Ended {
+    error_then(socket, shared, cors, (status, detail), extra_headers, AfterAnswer::Close)
+}
+
+/// [`error`], then `after`. On [`AfterAnswer::KeepOpen`] the reason is
+/// `Answered(status)` when the answer went out and the connection is open.
+pub(crate) fn error_then(
+    socket: &TcpStream,
+    shared: &Shared,
+    cors: Cors<'_>,
+    (status, detail): (u16, &str),
+    extra_headers: &[(&str, &str)],
+    after: AfterAnswer,
+) -> Ended {
     shared.metrics.answered_error(status);
     let body = error_body(status, detail);
     let whole = Whole {
@@ -48,7 +73,7 @@ pub(crate) fn error(
         body: &body,
         head_only: false,
     };
-    let reason = send_and_close(socket, shared, cors, &whole);
+    let reason = send(socket, shared, cors, &whole, after);
     Ended { reason, outcome: format!("-> {status} {detail}") }
 }
 
@@ -61,9 +86,21 @@ pub(crate) fn ok(
     body: &[u8],
     head_only: bool,
 ) -> Ended {
+    ok_then(socket, shared, cors, (content_type, body), head_only, AfterAnswer::Close)
+}
+
+/// [`ok`], then `after` (see [`error_then`]).
+pub(crate) fn ok_then(
+    socket: &TcpStream,
+    shared: &Shared,
+    cors: Cors<'_>,
+    (content_type, body): (&str, &[u8]),
+    head_only: bool,
+    after: AfterAnswer,
+) -> Ended {
     let whole =
         Whole { status: 200, content_type, extra_headers: &[("Cache-Control", "no-cache")], body, head_only };
-    let reason = send_and_close(socket, shared, cors, &whole);
+    let reason = send(socket, shared, cors, &whole, after);
     Ended { reason, outcome: "-> 200".to_owned() }
 }
 
@@ -79,7 +116,25 @@ pub(crate) fn raw(mut socket: &TcpStream, shared: &Shared, status: u16, bytes: &
     }
 }
 
-fn send_and_close(socket: &TcpStream, shared: &Shared, cors: Cors<'_>, whole: &Whole<'_>) -> CloseReason {
-    let bytes = whole.to_bytes(cors, &http_date(SystemTime::now()));
-    raw(socket, shared, whole.status, &bytes)
+fn send(
+    mut socket: &TcpStream,
+    shared: &Shared,
+    cors: Cors<'_>,
+    whole: &Whole<'_>,
+    after: AfterAnswer,
+) -> CloseReason {
+    let date = http_date(SystemTime::now());
+    match after {
+        AfterAnswer::Close => raw(socket, shared, whole.status, &whole.to_bytes(cors, &date)),
+        AfterAnswer::KeepOpen => {
+            let bytes = whole.to_bytes_kept_open(cors, &date);
+            match socket.write_all(&bytes) {
+                Ok(()) => {
+                    shared.metrics.sent_bytes(bytes.len());
+                    CloseReason::Answered(whole.status)
+                }
+                Err(error) => CloseReason::from_write_error(&error),
+            }
+        }
+    }
 }

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use crate::auth::{bearer_token, now_seconds, Auth, Denied};
 use crate::config::Config;
-use crate::conn::short_answer::{self, Ended};
+use crate::conn::short_answer::{self, AfterAnswer, Ended};
 use crate::conn::socket::{read_within, ReadOutcome};
 use crate::events::hub::{EventId, Hub, NewEvent, PublishError};
 use crate::ops::shared::Shared;
@@ -206,24 +206,40 @@ pub(crate) enum PublishEndpoint {
 /// Serves a publish: checks the request, reads its body, publishes it and
 /// answers. `already_read` is what arrived after the head in the same
 /// reads.
+///
+/// With `may_keep_open` (the client keeps the connection and the server
+/// may too), a request read whole, body included, is answered with
+/// `Connection: keep-alive` and the connection stays open: then the second
+/// value holds the bytes that came after this request's body (the start of
+/// a pipelined next request, often empty). A refusal that left the body
+/// unread (401, 411, 413, …) closes, since where the next request would
+/// start is not known; so does a failed write. `None`: the connection ends.
 pub(crate) fn serve_publish(
     socket: &TcpStream,
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
     (hub, auth, endpoint): (&Hub, &Auth, PublishEndpoint),
-) -> Ended {
+    may_keep_open: bool,
+) -> (Ended, Option<Vec<u8>>) {
     let cors = shared.config.cors_for(request.header("origin"));
+    let mut body_was_read = false;
+    let read = &mut body_was_read;
     let published = match endpoint {
-        PublishEndpoint::Ssed => {
-            publish_request(socket, request, already_read, shared, (hub, auth)).map(|id| format!("{id}\n"))
-        }
-        PublishEndpoint::Mercure => publish_update(socket, request, already_read, shared, (hub, auth)),
+        PublishEndpoint::Ssed => publish_request(socket, request, already_read, shared, (hub, auth), read)
+            .map(|id| format!("{id}\n")),
+        PublishEndpoint::Mercure => publish_update(socket, request, already_read, shared, (hub, auth), read),
     };
-    match published {
-        Ok(answer) => {
-            short_answer::ok(socket, shared, cors, "text/plain; charset=utf-8", answer.as_bytes(), false)
-        }
+    let after = if may_keep_open && body_was_read { AfterAnswer::KeepOpen } else { AfterAnswer::Close };
+    let ended = match published {
+        Ok(answer) => short_answer::ok_then(
+            socket,
+            shared,
+            cors,
+            ("text/plain; charset=utf-8", answer.as_bytes()),
+            false,
+            after,
+        ),
         Err(Failure::Refused(refusal)) => {
             let retry_after = shared.config.timeouts.retry_after_secs().to_string();
             let extra: &[(&str, &str)] = match refusal {
@@ -235,21 +251,30 @@ pub(crate) fn serve_publish(
                 PublishRefusal::Unavailable(_) => &[("Retry-After", &retry_after)],
                 _ => &[],
             };
-            short_answer::error(socket, shared, cors, refusal.status(), &refusal.to_string(), extra)
+            let answer = (refusal.status(), refusal.to_string());
+            short_answer::error_then(socket, shared, cors, (answer.0, &answer.1), extra, after)
         }
-        Err(Failure::ClientLeft) => Ended {
-            reason: CloseReason::LeftMidRequest,
-            outcome: "left before sending the whole body".to_owned(),
-        },
-    }
+        Err(Failure::ClientLeft) => {
+            let outcome = "left before sending the whole body".to_owned();
+            return (Ended { reason: CloseReason::LeftMidRequest, outcome }, None);
+        }
+    };
+    let stays_open = after == AfterAnswer::KeepOpen && matches!(ended.reason, CloseReason::Answered(_));
+    // The body was read whole, so what follows its last byte is the next request.
+    let body_length = request.content_length().unwrap_or(0) as usize;
+    let carried = stays_open.then(|| already_read.get(body_length..).unwrap_or_default().to_vec());
+    (ended, carried)
 }
 
+/// Checks, reads and publishes; sets `body_was_read` once the body is read
+/// whole, so the caller knows where the next request would start.
 fn publish_request(
     socket: &TcpStream,
     request: &Request,
     already_read: &[u8],
     shared: &Shared,
     (hub, auth): (&Hub, &Auth),
+    body_was_read: &mut bool,
 ) -> Result<EventId, Failure> {
     let config = &shared.config;
     let publisher = authenticate(request, config, auth)?;
@@ -273,6 +298,7 @@ fn publish_request(
     // may read the topic get it.
     let private = request.query_bytes("private").is_some();
     let body = receive_body(socket, request, already_read, length, shared)?;
+    *body_was_read = true;
     let data = String::from_utf8(body).map_err(|_| PublishRefusal::DataNotUtf8)?;
     Ok(hub.publish(&topic, event.as_deref(), &data, private).map_err(PublishRefusal::from)?)
 }
@@ -286,6 +312,7 @@ fn publish_update(
     already_read: &[u8],
     shared: &Shared,
     (hub, auth): (&Hub, &Auth),
+    body_was_read: &mut bool,
 ) -> Result<String, Failure> {
     let config = &shared.config;
     let publisher = authenticate(request, config, auth)?;
@@ -297,6 +324,7 @@ fn publish_update(
         return Err(PublishRefusal::TooLarge { bytes: length, limit }.into());
     }
     let body = receive_body(socket, request, already_read, length, shared)?;
+    *body_was_read = true;
     let update = parse_update(&body, config.events.max_topics).map_err(PublishRefusal::BadUpdate)?;
     // Mercure rule 18: every topic of the update, alternates included.
     if let Publisher::Token(claims) = &publisher {

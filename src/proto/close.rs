@@ -46,6 +46,13 @@ pub enum CloseReason {
     /// The stream's token expired (its `exp`): a reconnect with the same
     /// token gets 401.
     TokenExpired,
+    /// A kept-open publishing connection sent no new request within
+    /// `--publish-idle-timeout`.
+    IdleTimeout,
+    /// A kept-open publishing connection reached
+    /// `--max-requests-per-connection`: its last answer said
+    /// `Connection: close`.
+    RequestLimit,
 }
 
 impl fmt::Display for CloseReason {
@@ -63,13 +70,15 @@ impl fmt::Display for CloseReason {
             CloseReason::ServerShutdown => f.write_str("server shutting down"),
             CloseReason::FellBehind => f.write_str("client fell further behind than --history events"),
             CloseReason::TokenExpired => f.write_str("the stream's token expired"),
+            CloseReason::IdleTimeout => f.write_str("no new request within --publish-idle-timeout"),
+            CloseReason::RequestLimit => f.write_str("--max-requests-per-connection answered"),
         }
     }
 }
 
 impl CloseReason {
     /// Every `reason` label of `/metrics`, in [`Self::label_index`] order.
-    pub(crate) const LABELS: [&'static str; 12] = [
+    pub(crate) const LABELS: [&'static str; 14] = [
         "answered",
         "head_timeout",
         "left_mid_request",
@@ -82,6 +91,8 @@ impl CloseReason {
         "server_shutdown",
         "fell_behind",
         "token_expired",
+        "idle_timeout",
+        "request_limit",
     ];
 
     /// Where this reason's label stands in [`Self::LABELS`].
@@ -99,6 +110,8 @@ impl CloseReason {
             CloseReason::ServerShutdown => 9,
             CloseReason::FellBehind => 10,
             CloseReason::TokenExpired => 11,
+            CloseReason::IdleTimeout => 12,
+            CloseReason::RequestLimit => 13,
         }
     }
 
@@ -152,7 +165,9 @@ mod tests {
             CloseReason::ReadFailed(_) => Some(CloseReason::ServerShutdown),
             CloseReason::ServerShutdown => Some(CloseReason::FellBehind),
             CloseReason::FellBehind => Some(CloseReason::TokenExpired),
-            CloseReason::TokenExpired => None,
+            CloseReason::TokenExpired => Some(CloseReason::IdleTimeout),
+            CloseReason::IdleTimeout => Some(CloseReason::RequestLimit),
+            CloseReason::RequestLimit => None,
         }
     }
 

@@ -17,8 +17,9 @@
 //! \r\n
 //! ```
 //!
-//! Every other response carries a `Content-Length` and also closes: ssed
-//! answers one request per connection.
+//! Every other response carries a `Content-Length` and closes too, except
+//! the answer to a publish on a connection its client keeps open, which
+//! says `Connection: keep-alive` instead ([`Whole::to_bytes_kept_open`]).
 
 use std::io::Write;
 use std::time::Duration;
@@ -234,8 +235,20 @@ pub struct Whole<'a> {
 }
 
 impl Whole<'_> {
-    /// The response bytes, head and (unless `head_only`) body.
+    /// The response bytes, head and (unless `head_only`) body, saying
+    /// `Connection: close`.
     pub fn to_bytes(&self, cors: Cors<'_>, date: &str) -> Vec<u8> {
+        self.to_bytes_saying(cors, date, "close")
+    }
+
+    /// [`Whole::to_bytes`] on a connection that stays open for the
+    /// client's next request: `Connection: keep-alive`, which an HTTP/1.0
+    /// client needs to hear and an HTTP/1.1 client may (RFC 9112 §9.3).
+    pub fn to_bytes_kept_open(&self, cors: Cors<'_>, date: &str) -> Vec<u8> {
+        self.to_bytes_saying(cors, date, "keep-alive")
+    }
+
+    fn to_bytes_saying(&self, cors: Cors<'_>, date: &str, connection: &str) -> Vec<u8> {
         let mut head = Head::new(self.status, date)
             .header("Content-Type", self.content_type)
             .header("Content-Length", &self.body.len().to_string())
@@ -243,7 +256,7 @@ impl Whole<'_> {
         for (name, value) in self.extra_headers {
             head = head.header(name, value);
         }
-        let mut bytes = head.header("Connection", "close").finish();
+        let mut bytes = head.header("Connection", connection).finish();
         if !self.head_only {
             bytes.extend_from_slice(self.body);
         }
@@ -304,6 +317,9 @@ mod tests {
         let head_only =
             Whole { head_only: true, ..response }.to_bytes(Cors::Credentialed("https://a.test"), DATE);
         assert_eq!(String::from_utf8_lossy(&head_only), expected_head);
+        let kept_open = response.to_bytes_kept_open(Cors::Credentialed("https://a.test"), DATE);
+        let kept_head = expected_head.replace("Connection: close", "Connection: keep-alive");
+        assert_eq!(String::from_utf8_lossy(&kept_open), format!("{kept_head}405 method not allowed\n"));
     }
 
     #[test]

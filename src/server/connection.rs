@@ -7,14 +7,30 @@
 //!   /sse, /messages ──► a stream place? ──► pings::serve_pings (src/pings.rs)
 //!   /events[?topic=T…] ──► topics valid (else 400)? a stream place? ──► events::serve_events
 //!                          └ none left ──► the busy answer (retry later)
-//!   POST /publish   ──► publish::serve_publish (src/publish.rs)
+//!   POST /publish, POST /.well-known/mercure ──► publish::serve_publish (src/events/publish.rs):
+//!                   may keep the connection
+//!   GET /.well-known/mercure ──► selectors valid? token valid? a stream place? ──► events::serve_events
 //!   / /metrics /healthz ──► a whole answer
 //!   OPTIONS         ──► 204 preflight
 //!   otherwise       ──► 404 / 405 / 501
 //! ```
 //!
-//! Every response ends the connection: ssed answers one request per
-//! connection, so there is no keep-alive or pipelining state to get wrong.
+//! Every response ends the connection but one: a publish read whole, whose
+//! client keeps the connection (HTTP/1.1 without `Connection: close`, or
+//! HTTP/1.0 with `keep-alive`), is answered `Connection: keep-alive`, and
+//! the loop reads the next request on the same thread:
+//!
+//! ```text
+//! answer ─► kept? ─no─► close, count the reason once, log
+//!             └ yes ─► log "(request n on this connection)" ─► next head: carried bytes first,
+//!                      then ≤ --publish-idle-timeout for a first byte (shutdown looked at every
+//!                      500 ms), then --head-timeout ─► route as above
+//! ```
+//!
+//! The only state carried from one request to the next is the count and
+//! the bytes read past the last body; every limit is counted afresh. A
+//! request that is not a publish is answered as on a connection of its
+//! own and ends the connection.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -22,9 +38,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
+use super::kept_open::{keeps_connection_open, why_no_next_request, RequestNumber};
 use super::status::{health_text, metrics_text};
 use crate::auth::{now_seconds, Auth, Denied, Reader};
-use crate::conn::read_head::{read_request_head, HeadError};
+use crate::conn::read_head::{
+    read_next_request_head, read_request_head, HeadError, NextHeadError, NextHeadWaits,
+};
 use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::close_gently;
 use crate::conn::stream_head::stream_head;
@@ -53,8 +72,9 @@ const DEMO_PAGE: &str = include_str!("demo.html");
 
 /// Serves one accepted connection on the current thread, then counts and
 /// logs how it ended. Holding `place` is what counts this connection
-/// against `--max-clients` + `--max-pending`; `hub` and `auth` are for
-/// the requests that publish or subscribe.
+/// against `--max-clients` + `--max-pending`, for its whole life however
+/// many requests it carries; `hub` and `auth` are for the requests that
+/// publish or subscribe.
 pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub, auth: &Auth) {
     let shared = &*place.shared;
     let accepted = Instant::now();
@@ -63,21 +83,73 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
     // Frames are small and must leave at once, not wait for an ACK.
     let _ = socket.set_nodelay(true);
 
-    let deadline = accepted + shared.config.timeouts.head_timeout;
-    match read_request_head(socket, shared.config.head_limits(), deadline) {
-        Ok((request, after_head)) => {
-            let who = Who::of(peer, &request);
-            let ended = match respond(socket, shared, (hub, auth), request, after_head) {
-                Answer::Ended(ended) => ended,
-                Answer::Stream(stream) => serve_stream(socket, shared, hub, stream, &who),
+    let config = &shared.config;
+    let waits =
+        NextHeadWaits { idle: config.timeouts.publish_idle_timeout, head: config.timeouts.head_timeout };
+    let deadline = accepted + config.timeouts.head_timeout;
+    let mut next = read_request_head(socket, config.head_limits(), deadline).map_err(NextHeadError::Head);
+    let mut served = 0usize;
+    loop {
+        let (request, after_head) = match next {
+            Ok(read) => read,
+            Err(error) => return no_next_request(socket, shared, peer, served, error),
+        };
+        served += 1;
+        let who = Who::of(peer, &request);
+        let publishing = keeps_connection_open(routed(&request, shared, auth), request.method());
+        let client_keeps = publishing && request.keeps_connection();
+        let at_limit = served >= config.limits.max_requests_per_connection;
+        let may_keep_open = client_keeps && !at_limit && !shared.is_shutting_down();
+        let (mut ended, carried) =
+            match respond(socket, shared, (hub, auth), request, after_head, may_keep_open) {
+                Answer::Ended(ended, carried) => (ended, carried),
+                // A stream runs once `respond` has returned (see there).
+                Answer::Stream(stream) => (serve_stream(socket, shared, hub, stream, &who), None),
             };
-            shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
-        }
+        let nth = RequestNumber { served, kept: carried.is_some() };
+        let Some(carried) = carried else {
+            // The client would have gone on; the limit is why it did not.
+            if client_keeps && at_limit && ended.reason == CloseReason::Answered(200) {
+                ended.reason = CloseReason::RequestLimit;
+            }
+            shared.connection_ended(ended.reason, format_args!("{who} {}{nth}", ended.outcome));
+            return;
+        };
+        shared.log_connection(format_args!("{who} {}{nth}", ended.outcome));
+        let limits = config.head_limits();
+        next = read_next_request_head(socket, limits, carried, &waits, || shared.is_shutting_down());
+    }
+}
+
+/// Where a request goes, with publishing on or off as configured.
+fn routed(request: &Request, shared: &Shared, auth: &Auth) -> Route {
+    route(request.method(), request.path(), publishing_on(shared, auth))
+}
+
+/// Whether `POST /publish` exists: a shared token or signing keys.
+fn publishing_on(shared: &Shared, auth: &Auth) -> bool {
+    shared.config.events.publish_token.is_some() || auth.has_keys()
+}
+
+/// Ends a connection that has no (next) request: the first head could not
+/// be read, or a kept-open connection went idle, was closed by its client,
+/// or the server is stopping. `served` requests were answered before.
+fn no_next_request(
+    socket: &TcpStream,
+    shared: &Shared,
+    peer: SocketAddr,
+    served: usize,
+    error: NextHeadError,
+) {
+    let (reason, outcome) = match why_no_next_request(shared, served, error) {
+        Ok(ended) => ended,
         Err(error) => {
             let ended = answer_head_error(socket, shared, error);
-            shared.connection_ended(ended.reason, format_args!("{peer} {}", ended.outcome));
+            let nth = RequestNumber { served: served + 1, kept: false };
+            (ended.reason, format!("{}{nth}", ended.outcome))
         }
-    }
+    };
+    shared.connection_ended(reason, format_args!("{peer} {outcome}"));
 }
 
 /// Answers a head that could not be read, when there is anyone to answer.
@@ -194,10 +266,10 @@ fn prepare_stream<'a>(
     Ok(Stream { resource, interest, reader, last_event_id, cors, buffer })
 }
 
-/// What answering a request came to: a short answer already sent, or a
-/// stream to run.
+/// What answering a request came to: an answer already sent (with, when
+/// the connection stays open, the bytes read past it), or a stream to run.
 enum Answer<'a> {
-    Ended(Ended),
+    Ended(Ended, Option<Vec<u8>>),
     Stream(Stream<'a>),
 }
 
@@ -214,10 +286,10 @@ fn respond<'a>(
     (hub, auth): (&Hub, &Auth),
     request: Request,
     after_head: Vec<u8>,
+    may_keep_open: bool,
 ) -> Answer<'a> {
-    let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
     let cors = shared.config.cors_for(request.header("origin"));
-    let route = route(request.method(), request.path(), publish_enabled);
+    let route = routed(&request, shared, auth);
     if let Route::Serve {
         resource: resource @ (Resource::Pings(_) | Resource::Events | Resource::Mercure),
         head_only: false,
@@ -230,11 +302,21 @@ fn respond<'a>(
             drop(after_head);
             return match prepare_stream(socket, shared, auth, request, resource, cors) {
                 Ok(stream) => Answer::Stream(stream),
-                Err(ended) => Answer::Ended(ended),
+                Err(ended) => Answer::Ended(ended, None),
             };
         }
     }
-    Answer::Ended(answer(socket, shared, (hub, auth), &request, &after_head, route, cors))
+    let publish = match route {
+        Route::Serve { resource: Resource::Publish, .. } => Some(PublishEndpoint::Ssed),
+        Route::Serve { resource: Resource::Mercure, head_only: false } => Some(PublishEndpoint::Mercure),
+        _ => None,
+    };
+    if let Some(endpoint) = publish {
+        let (ended, carried) =
+            serve_publish(socket, &request, &after_head, shared, (hub, auth, endpoint), may_keep_open);
+        return Answer::Ended(ended, carried);
+    }
+    Answer::Ended(answer(socket, shared, (hub, auth), &request, route, cors), None)
 }
 
 /// Answers a request that is not a stream.
@@ -244,23 +326,20 @@ fn answer(
     shared: &Shared,
     (hub, auth): (&Hub, &Auth),
     request: &Request,
-    after_head: &[u8],
     route: Route,
     cors: Cors<'_>,
 ) -> Ended {
-    let publish_enabled = shared.config.events.publish_token.is_some() || auth.has_keys();
+    let publish_enabled = publishing_on(shared, auth);
     match route {
-        Route::Serve { resource: Resource::Mercure, head_only: false } => {
-            serve_publish(socket, request, after_head, shared, (hub, auth, PublishEndpoint::Mercure))
-        }
         // `HEAD` of a stream: its head alone. (A `GET` was readied as a
         // stream by `respond` and never comes here.)
         Route::Serve { resource: Resource::Pings(_) | Resource::Events | Resource::Mercure, .. } => {
             let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
             Ended { reason, outcome: "-> 200 (head only)".to_owned() }
         }
+        // Publishes were served by `respond`.
         Route::Serve { resource: Resource::Publish, .. } => {
-            serve_publish(socket, request, after_head, shared, (hub, auth, PublishEndpoint::Ssed))
+            short_answer::error(socket, shared, cors, 404, "not found", &[])
         }
         Route::Serve { resource: Resource::Metrics, head_only } => {
             let text = metrics_text(shared, hub);

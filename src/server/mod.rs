@@ -3,6 +3,7 @@
 //! ```text
 //! Server::bind ─► open the hub (memory, --journal or --redis) ─► listen ─► fit --max-clients under the OS
 //! Server::run  ─► accept.rs: accept() ─► a place? ─► a thread ─► connection.rs: read, route, answer
+//!                                                               └ a publish kept open: kept_open.rs
 //!                                   └─ no place or no thread ─► refuse.rs: busy stream or 503
 //! /metrics, /healthz ─► status.rs
 //! ```
@@ -11,6 +12,7 @@
 
 mod accept;
 mod connection;
+mod kept_open;
 mod refuse;
 mod status;
 
@@ -185,8 +187,10 @@ impl ServerHandle {
         self.hub.publisher()
     }
 
-    /// Stops accepting; [`Server::run`] returns soon after, and every stream
-    /// ends at its next tick. Returns at once. Logs one line, the first time.
+    /// Stops accepting; [`Server::run`] returns soon after, every stream
+    /// ends at its next tick, and a publishing connection kept open ends
+    /// within 500 ms when idle, or after the answer it is giving. Returns
+    /// at once. Logs one line, the first time.
     pub fn shutdown(&self) {
         if !self.shared.shutting_down.swap(true, Ordering::AcqRel) {
             log(format_args!(

@@ -28,7 +28,11 @@ pub struct TestServer {
 pub fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config { addr: SocketAddr::from(([127, 0, 0, 1], 0)), quiet: true, ..Config::default() };
     adjust(&mut config);
-    let server = Server::bind(config).expect("bind 127.0.0.1:0");
+    serve(Server::bind(config).expect("bind 127.0.0.1:0"))
+}
+
+/// Runs a bound server on its own thread.
+pub fn serve(server: Server) -> TestServer {
     let handle = server.handle();
     let addr = server.local_addr();
     let accept_thread = Some(thread::spawn(move || server.run()));
@@ -47,10 +51,17 @@ impl TestServer {
 }
 
 impl Drop for TestServer {
+    /// Stops the server and waits (5 s at most) until its connection
+    /// threads are gone: they hold the hub, and with it the journal's lock,
+    /// which a test that starts the next server on the same journal needs.
     fn drop(&mut self) {
         self.handle.shutdown();
         if let Some(thread) = self.accept_thread.take() {
             let _ = thread.join();
+        }
+        let started = Instant::now();
+        while self.handle.live_connections() > 0 && started.elapsed() < Duration::from_secs(5) {
+            thread::sleep(Duration::from_millis(5));
         }
     }
 }
@@ -298,7 +309,7 @@ pub fn publish(addr: SocketAddr, token: &str, query: &str, data: &str) -> Result
         TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|error| error.to_string())?;
     stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|error| error.to_string())?;
     let request = format!(
-        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{data}",
+        "POST /publish{query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{data}",
         data.len()
     );
     stream.write_all(request.as_bytes()).map_err(|error| error.to_string())?;

@@ -103,3 +103,21 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
+
+/// Whether the client lets the connection stay open after the answer
+/// (RFC 9112 §9.3): a `close` option in any `Connection` field ends it; a
+/// client that sent `HTTP/1.1` otherwise keeps it; an `HTTP/1.0` client
+/// keeps it only if it sent the `keep-alive` option (§C.2.2). Options are
+/// a comma list, any letter case, in one or several `Connection` lines.
+pub(super) fn client_keeps_connection(lines: &[u8], version: Version) -> bool {
+    let options = field_lines(lines)
+        .filter(|(field, _)| field.eq_ignore_ascii_case(b"connection"))
+        .flat_map(|(_, value)| value.split(|&byte| byte == b','))
+        .map(<[u8]>::trim_ascii);
+    let (mut close, mut keep_alive) = (false, false);
+    for option in options {
+        close |= option.eq_ignore_ascii_case(b"close");
+        keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+    }
+    !close && (version == Version::Http11 || keep_alive)
+}

@@ -70,6 +70,16 @@ impl Request {
         self.parts.content_length
     }
 
+    /// Whether the client lets the connection stay open after the answer:
+    /// HTTP/1.1 without `Connection: close`, or HTTP/1.0 with
+    /// `Connection: keep-alive` (RFC 9112 §9.3). The server may still close.
+    pub fn keeps_connection(&self) -> bool {
+        super::meaning::client_keeps_connection(
+            &self.head[self.parts.field_lines.clone()],
+            self.parts.version,
+        )
+    }
+
     /// `(name, value)` of every header line in order, the value without
     /// its surrounding whitespace.
     pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {

@@ -123,6 +123,13 @@ impl HeadReader {
         Ok(Progress::NeedMore)
     }
 
+    /// Whether a request has begun: a byte other than the CR and LF a
+    /// client may send before its request line (RFC 9112 §2.2) has come.
+    /// A kept-open connection is idle until one does.
+    pub fn request_started(&self) -> bool {
+        !self.in_leading_blank_lines
+    }
+
     /// Bytes looked at so far, in all: at most a small constant times the
     /// bytes received, however they were split into reads.
     #[cfg(test)]

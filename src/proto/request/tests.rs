@@ -231,3 +231,23 @@ fn query_parameters_are_percent_decoded() {
         assert_eq!(request.query_param(key).as_deref(), expected, "{key}");
     }
 }
+
+/// RFC 9112 §9.3: HTTP/1.1 stays open unless `close` is among the
+/// `Connection` options; HTTP/1.0 closes unless `keep-alive` is.
+#[test]
+fn connection_options_decide_whether_the_client_keeps_the_connection() {
+    let cases: [(&[u8], bool); 9] = [
+        (b"POST /publish HTTP/1.1\r\nHost: a\r\n\r\n", true),
+        (b"POST /publish HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false),
+        (b"POST /publish HTTP/1.1\r\nHost: a\r\nconnection: CLOSE\r\n\r\n", false),
+        (b"POST /publish HTTP/1.1\r\nHost: a\r\nConnection: TE, close\r\n\r\n", false),
+        (b"POST /publish HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false),
+        (b"POST /publish HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n", true),
+        (b"POST /publish HTTP/1.0\r\n\r\n", false),
+        (b"POST /publish HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
+        (b"POST /publish HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false),
+    ];
+    for (head, keeps) in cases {
+        assert_eq!(complete(head).keeps_connection(), keeps, "{:?}", String::from_utf8_lossy(head));
+    }
+}
