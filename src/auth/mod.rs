@@ -19,7 +19,7 @@ mod keys;
 mod source;
 
 pub(crate) use keys::Keys;
-pub(crate) use source::{bearer_token, find_token, TokenSource};
+pub(crate) use source::{find_token, Offered, TokenSource};
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,6 +58,9 @@ pub(crate) enum Denied {
     NoToken,
     /// A token that does not verify: 401 with `error="invalid_token"`.
     Invalid(TokenError),
+    /// Two tokens in one place (two `Authorization: Bearer` headers, two
+    /// `?authorization=`): 401 with `error="invalid_token"`.
+    SeveralTokens,
     /// A valid token that does not allow this topic: 403 `insufficient_scope`.
     NotAllowed,
     /// A publish authenticated by the cookie alone, without `Origin` or
@@ -69,7 +72,7 @@ impl Denied {
     /// The status that answers it.
     pub(crate) fn status(self) -> u16 {
         match self {
-            Denied::NoToken | Denied::Invalid(_) => 401,
+            Denied::NoToken | Denied::Invalid(_) | Denied::SeveralTokens => 401,
             Denied::NotAllowed | Denied::CookieWithoutOrigin => 403,
         }
     }
@@ -78,7 +81,7 @@ impl Denied {
     pub(crate) fn challenge(self) -> &'static str {
         match self {
             Denied::NoToken => "Bearer realm=\"ssed\"",
-            Denied::Invalid(_) => "Bearer realm=\"ssed\", error=\"invalid_token\"",
+            Denied::Invalid(_) | Denied::SeveralTokens => "Bearer realm=\"ssed\", error=\"invalid_token\"",
             Denied::NotAllowed | Denied::CookieWithoutOrigin => {
                 "Bearer realm=\"ssed\", error=\"insufficient_scope\""
             }
@@ -92,6 +95,9 @@ impl fmt::Display for Denied {
         match self {
             Denied::NoToken => f.write_str("a token is required (Authorization: Bearer)"),
             Denied::Invalid(error) => write!(f, "invalid token: {error}"),
+            Denied::SeveralTokens => {
+                f.write_str("invalid token: more than one (Authorization: Bearer or ?authorization=); send one")
+            }
             Denied::NotAllowed => f.write_str("the token does not allow this topic"),
             Denied::CookieWithoutOrigin => {
                 f.write_str("a publish authenticated by cookie needs an Origin or Referer header")
@@ -132,9 +138,10 @@ impl Auth {
     pub(crate) fn reader(&self, request: &Request, now: u64) -> Result<Reader, Denied> {
         let Some(keys) = &self.keys else { return Ok(Reader::default()) };
         match find_token(request) {
-            None if self.anonymous => Ok(Reader::default()),
-            None => Err(Denied::NoToken),
-            Some((_, token)) => {
+            Offered::Nothing if self.anonymous => Ok(Reader::default()),
+            Offered::Nothing => Err(Denied::NoToken),
+            Offered::Several(_) => Err(Denied::SeveralTokens),
+            Offered::One(_, token) => {
                 let claims = jwt::verify(&token, keys.subscriber(), now).map_err(Denied::Invalid)?;
                 Ok(Reader { private_topics: claims.subscribe, expires: claims.exp })
             }
@@ -151,7 +158,11 @@ impl Auth {
     /// `Origin` or `Referer` (Mercure rule 19).
     pub(crate) fn publisher(&self, request: &Request, now: u64) -> Result<Option<Claims>, Denied> {
         let Some(keys) = &self.keys else { return Ok(None) };
-        let Some((source, token)) = find_token(request) else { return Ok(None) };
+        let (source, token) = match find_token(request) {
+            Offered::Nothing => return Ok(None),
+            Offered::Several(_) => return Err(Denied::SeveralTokens),
+            Offered::One(source, token) => (source, token),
+        };
         let claims = jwt::verify(&token, keys.publisher(), now).map_err(Denied::Invalid)?;
         let from_a_page = request.header("origin").is_some() || request.header("referer").is_some();
         if source == TokenSource::Cookie && !from_a_page {

@@ -27,7 +27,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::auth::{bearer_token, now_seconds, Auth, Denied};
+use crate::auth::{find_token, now_seconds, Auth, Denied, Offered, TokenSource};
 use crate::config::Config;
 use crate::conn::short_answer::{self, Ended};
 use crate::conn::socket::{read_within, ReadOutcome};
@@ -272,9 +272,13 @@ enum Publisher {
 /// verifies; refuses everyone else (401), and a signed token that does not
 /// verify with its own reason.
 fn authenticate(request: &Request, config: &Config, auth: &Auth) -> Result<Publisher, PublishRefusal> {
-    let offered = request.header("authorization").and_then(bearer_token);
+    // The one `Authorization: Bearer` header; two are never the shared token.
+    let offered = match find_token(request) {
+        Offered::One(TokenSource::Header, offered) => Some(offered),
+        _ => None,
+    };
     if let (Some(offered), Some(token)) = (offered, &config.events.publish_token) {
-        if constant_time_eq(offered, token.0.as_bytes()) {
+        if constant_time_eq(&offered, token.0.as_bytes()) {
             return Ok(Publisher::SharedToken);
         }
     }
