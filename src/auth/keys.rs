@@ -74,6 +74,12 @@ fn read_key(source: &KeySource) -> Result<Vec<u8>, String> {
         }
         KeySource::File(path) => {
             let named = format!("key file {}", path.display());
+            // Opening a FIFO waits for a writer, so the start would hang
+            // before it listens; a device never ends. Asked before opening.
+            let metadata = fs::metadata(path).map_err(|error| format!("{named}: {error}"))?;
+            if !metadata.is_file() {
+                return Err(format!("{named} is not a regular file"));
+            }
             let file = fs::File::open(path).map_err(|error| format!("{named}: {error}"))?;
             let mut bytes = Vec::new();
             file.take(MAX_KEY_FILE_BYTES + 1)
