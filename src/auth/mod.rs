@@ -16,6 +16,7 @@
 //! gets (the hub decides, at publish time).
 
 mod keys;
+mod origin;
 mod source;
 
 pub(crate) use keys::Keys;
@@ -66,6 +67,9 @@ pub(crate) enum Denied {
     /// A publish authenticated by the cookie alone, without `Origin` or
     /// `Referer` (a cross-site form could send it): 403.
     CookieWithoutOrigin,
+    /// A publish authenticated by the cookie alone from a page neither
+    /// listed in `--cors-origin` nor the server's own: 403.
+    CookieFromOtherSite,
 }
 
 impl Denied {
@@ -73,7 +77,7 @@ impl Denied {
     pub(crate) fn status(self) -> u16 {
         match self {
             Denied::NoToken | Denied::Invalid(_) | Denied::SeveralTokens => 401,
-            Denied::NotAllowed | Denied::CookieWithoutOrigin => 403,
+            Denied::NotAllowed | Denied::CookieWithoutOrigin | Denied::CookieFromOtherSite => 403,
         }
     }
 
@@ -82,7 +86,7 @@ impl Denied {
         match self {
             Denied::NoToken => "Bearer realm=\"ssed\"",
             Denied::Invalid(_) | Denied::SeveralTokens => "Bearer realm=\"ssed\", error=\"invalid_token\"",
-            Denied::NotAllowed | Denied::CookieWithoutOrigin => {
+            Denied::NotAllowed | Denied::CookieWithoutOrigin | Denied::CookieFromOtherSite => {
                 "Bearer realm=\"ssed\", error=\"insufficient_scope\""
             }
         }
@@ -95,13 +99,16 @@ impl fmt::Display for Denied {
         match self {
             Denied::NoToken => f.write_str("a token is required (Authorization: Bearer)"),
             Denied::Invalid(error) => write!(f, "invalid token: {error}"),
-            Denied::SeveralTokens => {
-                f.write_str("invalid token: more than one (Authorization: Bearer or ?authorization=); send one")
-            }
+            Denied::SeveralTokens => f.write_str(
+                "invalid token: more than one (Authorization: Bearer or ?authorization=); send one",
+            ),
             Denied::NotAllowed => f.write_str("the token does not allow this topic"),
             Denied::CookieWithoutOrigin => {
                 f.write_str("a publish authenticated by cookie needs an Origin or Referer header")
             }
+            Denied::CookieFromOtherSite => f.write_str(
+                "a publish authenticated by cookie must come from a page of --cors-origin or of this server",
+            ),
         }
     }
 }
@@ -155,8 +162,15 @@ impl Auth {
     ///
     /// [`Denied::Invalid`] for a token that does not verify;
     /// [`Denied::CookieWithoutOrigin`] for a cookie-only publish without
-    /// `Origin` or `Referer` (Mercure rule 19).
-    pub(crate) fn publisher(&self, request: &Request, now: u64) -> Result<Option<Claims>, Denied> {
+    /// `Origin` or `Referer` (Mercure rule 19);
+    /// [`Denied::CookieFromOtherSite`] for one from a page neither in
+    /// `listed_origins` (`--cors-origin`) nor of this server's `Host`.
+    pub(crate) fn publisher(
+        &self,
+        request: &Request,
+        now: u64,
+        listed_origins: &[String],
+    ) -> Result<Option<Claims>, Denied> {
         let Some(keys) = &self.keys else { return Ok(None) };
         let (source, token) = match find_token(request) {
             Offered::Nothing => return Ok(None),
@@ -164,9 +178,11 @@ impl Auth {
             Offered::One(source, token) => (source, token),
         };
         let claims = jwt::verify(&token, keys.publisher(), now).map_err(Denied::Invalid)?;
-        let from_a_page = request.header("origin").is_some() || request.header("referer").is_some();
-        if source == TokenSource::Cookie && !from_a_page {
-            return Err(Denied::CookieWithoutOrigin);
+        if source == TokenSource::Cookie {
+            let page = origin::page_origin(request).ok_or(Denied::CookieWithoutOrigin)?;
+            if !origin::trusted(page, request.header("host"), listed_origins) {
+                return Err(Denied::CookieFromOtherSite);
+            }
         }
         Ok(Some(claims))
     }

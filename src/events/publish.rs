@@ -48,7 +48,8 @@ pub(crate) enum PublishRefusal {
     Unauthorized,
     /// A signed token that does not verify (401), or does not allow the
     /// topic (403 `insufficient_scope`), or came by cookie alone without
-    /// `Origin` or `Referer` (403).
+    /// `Origin` or `Referer`, or from a page neither listed in
+    /// `--cors-origin` nor of this server (403).
     Token(Denied),
     /// No `Content-Length` (ssed reads no chunked bodies).
     LengthRequired,
@@ -282,7 +283,7 @@ fn authenticate(request: &Request, config: &Config, auth: &Auth) -> Result<Publi
             return Ok(Publisher::SharedToken);
         }
     }
-    match auth.publisher(request, now_seconds()) {
+    match auth.publisher(request, now_seconds(), &config.cors_origins) {
         Ok(Some(claims)) => Ok(Publisher::Token(claims)),
         Ok(None) => Err(PublishRefusal::Unauthorized),
         Err(denied) => Err(PublishRefusal::Token(denied)),
