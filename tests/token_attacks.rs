@@ -191,3 +191,44 @@ fn a_cookie_publish_from_a_site_not_listed_is_refused() {
     assert_eq!(metric(&listed, "ssed_events_published_total"), 3);
     assert_eq!(metric(&anyone, "ssed_events_published_total"), 2);
 }
+
+/// Keys per role keep a subscriber's key from minting publishers. The
+/// previous key verified tokens of both roles, so rotating the subscriber
+/// key (`SSED_JWT_PREVIOUS_KEY` = the old subscriber key) let whoever holds
+/// that old key publish anywhere. The previous key now rotates the shared
+/// key only: it verifies the roles that key serves, and a server whose
+/// every role has its own key refuses it at start.
+#[test]
+fn the_previous_key_never_lets_a_subscriber_key_publish() {
+    if !signer_available() {
+        return;
+    }
+    let publisher_key = "P".repeat(40);
+    let old_key = "O".repeat(40);
+    let environment = |config: &mut Config, shared: Option<&str>| {
+        let from = |key: &str| Some(KeySource::Environment(Secret(key.to_owned())));
+        config.auth = Some(AuthOptions {
+            key: shared.and_then(from),
+            publisher_key: from(&publisher_key),
+            subscriber_key: if shared.is_some() { None } else { from(&"S".repeat(40)) },
+            previous_key: from(&old_key),
+            anonymous: true,
+        });
+    };
+    // Every role with its own key: which one the previous key replaces is
+    // unknown, so it is refused rather than given to both.
+    let mut config = Config { addr: ([127, 0, 0, 1], 0).into(), quiet: true, ..Config::default() };
+    environment(&mut config, None);
+    let refused = ssed::Server::bind(config).err().map(|error| error.to_string()).unwrap_or_default();
+    assert!(refused.contains("previous key"), "started, or another error: {refused:?}");
+    // The shared key serves subscribers only: the previous key verifies
+    // their tokens, never a publisher's.
+    let server = start(|config| environment(config, Some(&"K".repeat(40))));
+    let subscriber = sign(r#"{"mercure":{"subscribe":["*"]}}"#, old_key.as_bytes());
+    let publisher = sign(r#"{"mercure":{"publish":["*"]}}"#, old_key.as_bytes());
+    let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
+    assert_eq!(stream_status(&server, "/events", &bearer(&subscriber)), 200);
+    let answer = exchange(&server, &post_with("/publish?topic=a", &bearer(&publisher), "x"));
+    assert_eq!(status_of(&answer), 401, "{answer}");
+    assert_eq!(metric(&server, "ssed_events_published_total"), 0);
+}
