@@ -72,10 +72,13 @@ mod tests {
         }
     }
 
+    /// An `Origin`, the `Host`, the listed origins, and whether it is trusted.
+    type Case<'a> = (&'a [u8], Option<&'a [u8]>, &'a [String], bool);
+
     #[test]
     fn trusted_pages() {
         let listed = ["https://app.example".to_owned()];
-        let cases: [(&[u8], Option<&[u8]>, &[String], bool); 9] = [
+        let cases: [Case; 9] = [
             (b"https://app.example", Some(b"t"), &listed, true),
             (b"https://app.example.evil", Some(b"t"), &listed, false),
             (b"https://APP.example", Some(b"t"), &listed, false),
