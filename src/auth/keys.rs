@@ -7,6 +7,11 @@
 //! SSED_JWT_PREVIOUS_KEY                                       verifies, never signs
 //! ```
 //!
+//! The previous key is the shared key's predecessor: it verifies only the
+//! roles the shared key serves. Were it to verify a role with its own key
+//! too, rotating the subscriber key would let the old subscriber key
+//! (held by whoever mints subscriber tokens) sign publishers.
+//!
 //! A key shorter than 32 bytes is refused at start: RFC 7518 §3.2 asks an
 //! HS256 key to be at least as long as the hash.
 
@@ -18,6 +23,9 @@ use crate::proto::token::hmac::HmacKey;
 
 /// Shortest key accepted, in bytes (RFC 7518 §3.2).
 pub(crate) const MIN_KEY_BYTES: usize = 32;
+/// Why a previous key is refused without a shared key.
+const ROLE_KEYS_AND_PREVIOUS: &str = "a previous key (SSED_JWT_PREVIOUS_KEY or --jwt-previous-key-file) \
+     rotates SSED_JWT_KEY (--jwt-key-file), which is not set; a role with its own key has no previous key";
 /// Longest key file read, in bytes: a key is short, a mistaken path need not be.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
 
@@ -37,10 +45,18 @@ impl Keys {
     pub(crate) fn load(options: &AuthOptions) -> Result<Keys, String> {
         let shared = options.key.as_ref().map(read_key).transpose()?;
         let previous = options.previous_key.as_ref().map(read_key).transpose()?;
+        if previous.is_some() && shared.is_none() {
+            return Err(ROLE_KEYS_AND_PREVIOUS.to_owned());
+        }
+        // The previous key is the shared key's predecessor: it verifies
+        // the roles the shared key serves, never a role with its own key
+        // (else the old subscriber key would mint publishers).
         let role = |own: &Option<KeySource>| -> Result<Vec<HmacKey>, String> {
-            let own = own.as_ref().map(read_key).transpose()?;
-            let signing = own.or_else(|| shared.clone());
-            Ok(signing.into_iter().chain(previous.clone()).map(|bytes| HmacKey::new(&bytes)).collect())
+            let keys = match own.as_ref().map(read_key).transpose()? {
+                Some(own) => vec![own],
+                None => shared.clone().into_iter().chain(previous.clone()).collect(),
+            };
+            Ok(keys.iter().map(|bytes| HmacKey::new(bytes)).collect())
         };
         Ok(Keys { publisher: role(&options.publisher_key)?, subscriber: role(&options.subscriber_key)? })
     }
@@ -74,6 +90,12 @@ fn read_key(source: &KeySource) -> Result<Vec<u8>, String> {
         }
         KeySource::File(path) => {
             let named = format!("key file {}", path.display());
+            // Opening a FIFO waits for a writer, so the start would hang
+            // before it listens; a device never ends. Asked before opening.
+            let metadata = fs::metadata(path).map_err(|error| format!("{named}: {error}"))?;
+            if !metadata.is_file() {
+                return Err(format!("{named} is not a regular file"));
+            }
             let file = fs::File::open(path).map_err(|error| format!("{named}: {error}"))?;
             let mut bytes = Vec::new();
             file.take(MAX_KEY_FILE_BYTES + 1)

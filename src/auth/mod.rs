@@ -16,10 +16,11 @@
 //! gets (the hub decides, at publish time).
 
 mod keys;
+mod origin;
 mod source;
 
 pub(crate) use keys::Keys;
-pub(crate) use source::{bearer_token, find_token, TokenSource};
+pub(crate) use source::{find_token, Offered, TokenSource};
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,19 +59,25 @@ pub(crate) enum Denied {
     NoToken,
     /// A token that does not verify: 401 with `error="invalid_token"`.
     Invalid(TokenError),
+    /// Two tokens in one place (two `Authorization: Bearer` headers, two
+    /// `?authorization=`): 401 with `error="invalid_token"`.
+    SeveralTokens,
     /// A valid token that does not allow this topic: 403 `insufficient_scope`.
     NotAllowed,
     /// A publish authenticated by the cookie alone, without `Origin` or
     /// `Referer` (a cross-site form could send it): 403.
     CookieWithoutOrigin,
+    /// A publish authenticated by the cookie alone from a page neither
+    /// listed in `--cors-origin` nor the server's own: 403.
+    CookieFromOtherSite,
 }
 
 impl Denied {
     /// The status that answers it.
     pub(crate) fn status(self) -> u16 {
         match self {
-            Denied::NoToken | Denied::Invalid(_) => 401,
-            Denied::NotAllowed | Denied::CookieWithoutOrigin => 403,
+            Denied::NoToken | Denied::Invalid(_) | Denied::SeveralTokens => 401,
+            Denied::NotAllowed | Denied::CookieWithoutOrigin | Denied::CookieFromOtherSite => 403,
         }
     }
 
@@ -78,8 +85,8 @@ impl Denied {
     pub(crate) fn challenge(self) -> &'static str {
         match self {
             Denied::NoToken => "Bearer realm=\"ssed\"",
-            Denied::Invalid(_) => "Bearer realm=\"ssed\", error=\"invalid_token\"",
-            Denied::NotAllowed | Denied::CookieWithoutOrigin => {
+            Denied::Invalid(_) | Denied::SeveralTokens => "Bearer realm=\"ssed\", error=\"invalid_token\"",
+            Denied::NotAllowed | Denied::CookieWithoutOrigin | Denied::CookieFromOtherSite => {
                 "Bearer realm=\"ssed\", error=\"insufficient_scope\""
             }
         }
@@ -92,10 +99,16 @@ impl fmt::Display for Denied {
         match self {
             Denied::NoToken => f.write_str("a token is required (Authorization: Bearer)"),
             Denied::Invalid(error) => write!(f, "invalid token: {error}"),
+            Denied::SeveralTokens => f.write_str(
+                "invalid token: more than one (Authorization: Bearer or ?authorization=); send one",
+            ),
             Denied::NotAllowed => f.write_str("the token does not allow this topic"),
             Denied::CookieWithoutOrigin => {
                 f.write_str("a publish authenticated by cookie needs an Origin or Referer header")
             }
+            Denied::CookieFromOtherSite => f.write_str(
+                "a publish authenticated by cookie must come from a page of --cors-origin or of this server",
+            ),
         }
     }
 }
@@ -132,9 +145,10 @@ impl Auth {
     pub(crate) fn reader(&self, request: &Request, now: u64) -> Result<Reader, Denied> {
         let Some(keys) = &self.keys else { return Ok(Reader::default()) };
         match find_token(request) {
-            None if self.anonymous => Ok(Reader::default()),
-            None => Err(Denied::NoToken),
-            Some((_, token)) => {
+            Offered::Nothing if self.anonymous => Ok(Reader::default()),
+            Offered::Nothing => Err(Denied::NoToken),
+            Offered::Several(_) => Err(Denied::SeveralTokens),
+            Offered::One(_, token) => {
                 let claims = jwt::verify(&token, keys.subscriber(), now).map_err(Denied::Invalid)?;
                 Ok(Reader { private_topics: claims.subscribe, expires: claims.exp })
             }
@@ -148,14 +162,27 @@ impl Auth {
     ///
     /// [`Denied::Invalid`] for a token that does not verify;
     /// [`Denied::CookieWithoutOrigin`] for a cookie-only publish without
-    /// `Origin` or `Referer` (Mercure rule 19).
-    pub(crate) fn publisher(&self, request: &Request, now: u64) -> Result<Option<Claims>, Denied> {
+    /// `Origin` or `Referer` (Mercure rule 19);
+    /// [`Denied::CookieFromOtherSite`] for one from a page neither in
+    /// `listed_origins` (`--cors-origin`) nor of this server's `Host`.
+    pub(crate) fn publisher(
+        &self,
+        request: &Request,
+        now: u64,
+        listed_origins: &[String],
+    ) -> Result<Option<Claims>, Denied> {
         let Some(keys) = &self.keys else { return Ok(None) };
-        let Some((source, token)) = find_token(request) else { return Ok(None) };
+        let (source, token) = match find_token(request) {
+            Offered::Nothing => return Ok(None),
+            Offered::Several(_) => return Err(Denied::SeveralTokens),
+            Offered::One(source, token) => (source, token),
+        };
         let claims = jwt::verify(&token, keys.publisher(), now).map_err(Denied::Invalid)?;
-        let from_a_page = request.header("origin").is_some() || request.header("referer").is_some();
-        if source == TokenSource::Cookie && !from_a_page {
-            return Err(Denied::CookieWithoutOrigin);
+        if source == TokenSource::Cookie {
+            let page = origin::page_origin(request).ok_or(Denied::CookieWithoutOrigin)?;
+            if !origin::trusted(page, request.header("host"), listed_origins) {
+                return Err(Denied::CookieFromOtherSite);
+            }
         }
         Ok(Some(claims))
     }

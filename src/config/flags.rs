@@ -69,8 +69,8 @@ flags (default in brackets):
   --jwt-subscriber-key-file PATH
                            a key for subscribers only (or SSED_JWT_SUBSCRIBER_KEY)
   --jwt-previous-key-file PATH
-                           a key being rotated out: verifies, never signs
-                           (or SSED_JWT_PREVIOUS_KEY)
+                           the --jwt-key-file being rotated out: verifies
+                           where it served, never signs (or SSED_JWT_PREVIOUS_KEY)
   --no-anonymous           /events without a valid token gets 401
   ssed token --subscribe SEL… --publish SEL… --ttl 1h
                            print a token signed with the configured key

@@ -246,9 +246,10 @@ pub struct AuthOptions {
     /// `--jwt-subscriber-key-file`); else `key`.
     pub subscriber_key: Option<KeySource>,
     /// The key being rotated out (`SSED_JWT_PREVIOUS_KEY` or
-    /// `--jwt-previous-key-file`): it verifies tokens of both roles and
-    /// signs nothing, so tokens handed out before a rotation keep working
-    /// until it is removed.
+    /// `--jwt-previous-key-file`): the predecessor of `key`, it verifies
+    /// tokens of the roles `key` serves (never a role with its own key)
+    /// and signs nothing, so tokens handed out before a rotation keep
+    /// working until it is removed. Refused at start without `key`.
     pub previous_key: Option<KeySource>,
     /// Streams without a token read public events (default); with
     /// `--no-anonymous` they get 401.

@@ -27,7 +27,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::auth::{bearer_token, now_seconds, Auth, Denied};
+use crate::auth::{find_token, now_seconds, Auth, Denied, Offered, TokenSource};
 use crate::config::Config;
 use crate::conn::short_answer::{self, AfterAnswer, Ended};
 use crate::conn::socket::{read_within, ReadOutcome};
@@ -50,7 +50,8 @@ pub(crate) enum PublishRefusal {
     Unauthorized,
     /// A signed token that does not verify (401), or does not allow the
     /// topic (403 `insufficient_scope`), or came by cookie alone without
-    /// `Origin` or `Referer` (403).
+    /// `Origin` or `Referer`, or from a page neither listed in
+    /// `--cors-origin` nor of this server (403).
     Token(Denied),
     /// A Mercure form that breaks a rule: no topic, a bad id, type or
     /// retry, bad encoding (400).
@@ -390,13 +391,17 @@ enum Publisher {
 /// verifies; refuses everyone else (401), and a signed token that does not
 /// verify with its own reason.
 fn authenticate(request: &Request, config: &Config, auth: &Auth) -> Result<Publisher, PublishRefusal> {
-    let offered = request.header("authorization").and_then(bearer_token);
+    // The one `Authorization: Bearer` header; two are never the shared token.
+    let offered = match find_token(request) {
+        Offered::One(TokenSource::Header, offered) => Some(offered),
+        _ => None,
+    };
     if let (Some(offered), Some(token)) = (offered, &config.events.publish_token) {
-        if constant_time_eq(offered, token.0.as_bytes()) {
+        if constant_time_eq(&offered, token.0.as_bytes()) {
             return Ok(Publisher::SharedToken);
         }
     }
-    match auth.publisher(request, now_seconds()) {
+    match auth.publisher(request, now_seconds(), &config.cors_origins) {
         Ok(Some(claims)) => Ok(Publisher::Token(claims)),
         Ok(None) => Err(PublishRefusal::Unauthorized),
         Err(denied) => Err(PublishRefusal::Token(denied)),
