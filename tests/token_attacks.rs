@@ -31,8 +31,11 @@ fn get_with(target: &str, headers: &str) -> Vec<u8> {
 }
 
 fn post_with(target: &str, headers: &str, body: &str) -> Vec<u8> {
-    format!("POST {target} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n{headers}\r\n{body}", body.len())
-        .into_bytes()
+    format!(
+        "POST {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// The status of a GET of `/events`, whose head arrives at once; the

@@ -106,7 +106,9 @@ fn entry_of(id: EventId, fields: Reply, max_event_bytes: usize) -> Result<Entry,
             b"topic" => topic = Some(value),
             b"event" => event = Some(value),
             b"data" => data = Some(value),
-            b"private" => private = value == "1",
+            // Present is private, whatever its value: an entry another
+            // program marked in any way is never sent to every stream.
+            b"private" => private = true,
             b"alternate" => alternates.push(value),
             b"id" => label = Some(value),
             b"retry" => retry = value.parse().ok(),
