@@ -92,9 +92,17 @@ impl Operator {
     }
 }
 
+/// Most expressions a template may hold. A match costs about (template
+/// length + expressions) × topic length steps, paid by the publisher for
+/// every stream that follows by template (and, for a private event, for
+/// every token's selectors): a bound keeps one signed token from making
+/// each publish slow.
+pub const MAX_EXPRESSIONS: usize = 16;
+
 impl Template {
-    /// Parses `text` as an RFC 6570 template with at least one expression;
-    /// `None` when it is not one.
+    /// Parses `text` as an RFC 6570 template with at least one expression
+    /// and at most [`MAX_EXPRESSIONS`]; `None` when it is not one (then it
+    /// selects only itself, and costs one comparison).
     pub(super) fn parse(text: &str) -> Option<Template> {
         let bytes = text.as_bytes();
         let mut parts = Vec::new();
@@ -108,6 +116,10 @@ impl Template {
                         parts.push(Part::Literal(text.get(literal_start..at)?.to_owned()));
                     }
                     parts.push(parse_expression(text.get(at + 1..close)?)?);
+                    let expressions = parts.iter().filter(|part| !matches!(part, Part::Literal(_))).count();
+                    if expressions > MAX_EXPRESSIONS {
+                        return None;
+                    }
                     at = close + 1;
                     literal_start = at;
                 }

@@ -199,7 +199,8 @@ fn valid_templates_compile_to_templates() {
 
 #[test]
 fn many_variables_against_a_long_topic_stay_fast() {
-    let template: String = (0..64).map(|n| format!("{{+v{n}}}x")).collect();
+    let expressions = super::template::MAX_EXPRESSIONS;
+    let template: String = (0..expressions).map(|n| format!("{{+v{n}}}x")).collect();
     let selector = Selector::compile(&template);
     assert!(matches!(selector, Selector::Template(_)));
     let long_miss = "x".repeat(20_000) + " ";
@@ -207,8 +208,8 @@ fn many_variables_against_a_long_topic_stay_fast() {
     let started = std::time::Instant::now();
     assert!(!selector.matches(&long_miss));
     assert!(selector.matches(&long_hit));
-    // A backtracking search would need about C(20000, 64) tries; the sweep
-    // does 64 × 20,000 steps per part kind.
+    // A backtracking search would need about C(20000, 16) tries; the sweep
+    // does 16 × 20,000 steps per part kind.
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
@@ -233,4 +234,14 @@ fn random_selectors_and_topics_never_panic() {
         assert!(compiled.matches(&selector) || compiled == Selector::Any);
         let _ = compiled.matches(&topic);
     }
+}
+
+#[test]
+fn a_template_of_too_many_expressions_selects_only_itself() {
+    let at_the_limit = "{a}/".repeat(super::template::MAX_EXPRESSIONS);
+    let over = "{a}/".repeat(super::template::MAX_EXPRESSIONS + 1);
+    assert!(matches!(Selector::compile(&at_the_limit), Selector::Template(_)));
+    assert!(Selector::compile(&at_the_limit).matches(&"x/".repeat(super::template::MAX_EXPRESSIONS)));
+    assert_eq!(Selector::compile(&over), Selector::Exact(over.clone()));
+    assert!(!Selector::compile(&over).matches(&"x/".repeat(super::template::MAX_EXPRESSIONS + 1)));
 }
