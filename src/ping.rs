@@ -41,6 +41,10 @@ const PING_BYTES: usize = 160;
 /// Writes pings until something ends the stream; returns why, and how many
 /// events were sent. `last_event_id` is what a reconnecting client sent;
 /// `buffer` is the one the request was read into.
+// Never inlined: a caller that took this loop into its own frame would
+// make every connection thread, streams or not, reserve (and touch) the
+// stack of both stream loops (BENCHMARKS.md, memory per stream).
+#[inline(never)]
 pub(crate) fn serve_pings(
     mut socket: &TcpStream,
     style: PingStyle,

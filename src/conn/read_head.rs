@@ -79,6 +79,7 @@ pub(crate) fn read_request_head(
 /// Reads the next request of a kept-open connection: first from `carried`
 /// (what the client sent after the previous request, pipelined), then from
 /// the socket. `shutting_down` is asked between idle wait slices.
+#[inline(never)]
 pub(crate) fn read_next_request_head(
     socket: &TcpStream,
     limits: HeadLimits,

@@ -66,6 +66,10 @@ pub(crate) struct Subscription<'a> {
 /// Serves `/events` until the client leaves or its token expires; returns
 /// why, and how many events were sent. `buffer`, the one the request was
 /// read into, carries the opening.
+// Never inlined: a caller that took this loop into its own frame would
+// make every connection thread, streams or not, reserve (and touch) the
+// stack of both stream loops (BENCHMARKS.md, memory per stream).
+#[inline(never)]
 pub(crate) fn serve_events(
     mut socket: &TcpStream,
     subscription: Subscription<'_>,

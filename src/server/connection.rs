@@ -35,40 +35,23 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use super::kept_open::{keeps_connection_open, why_no_next_request, RequestNumber};
-use super::status::{health_text, metrics_text};
-use crate::auth::{now_seconds, Auth, Denied, Reader};
+use super::short_answers::answer;
+use super::stream_start::{prepare_stream, serve_stream, Stream};
+use crate::auth::Auth;
 use crate::conn::read_head::{
     read_next_request_head, read_request_head, HeadError, NextHeadError, NextHeadWaits,
 };
 use crate::conn::short_answer::{self, Ended};
-use crate::conn::socket::close_gently;
-use crate::conn::stream_head::stream_head;
 use crate::events::hub::Hub;
-use crate::events::hub::Interest;
-use crate::events::publish::serve_publish;
-use crate::events::publish::PublishEndpoint;
-use crate::events::stream::{serve_events, Endpoint, Subscription};
-use crate::ops::log::log;
-use crate::ops::metrics::TurnedAway;
-use crate::ops::places::{ConnectionPlace, StreamPlace};
+use crate::events::publish::{serve_publish, PublishEndpoint};
+use crate::ops::places::ConnectionPlace;
 use crate::ops::shared::Shared;
-use crate::ping::serve_pings;
 use crate::proto::close::CloseReason;
-use crate::proto::mercure::last_event_id::chosen_last_event_id;
-use crate::proto::mercure::query::parse_subscribe_query;
 use crate::proto::request::{ParseError, Request, MAX_HEADERS};
-use crate::proto::response::{busy_stream, preflight, Cors};
-use crate::proto::routes::{route, server_methods, Resource, Route};
-use crate::proto::selector::Selector;
-use crate::proto::time::http_date;
-use crate::proto::topic::{topics_in_query, Topics};
-
-/// The demo page, compiled into the binary.
-const DEMO_PAGE: &str = include_str!("demo.html");
+use crate::proto::routes::{route, Resource, Route};
 
 /// Serves one accepted connection on the current thread, then counts and
 /// logs how it ended. Holding `place` is what counts this connection
@@ -77,12 +60,30 @@ const DEMO_PAGE: &str = include_str!("demo.html");
 /// publish or subscribe.
 pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub, auth: &Auth) {
     let shared = &*place.shared;
-    let accepted = Instant::now();
     // A client that stops reading must not pin this thread forever.
     let _ = socket.set_write_timeout(Some(shared.config.timeouts.write_timeout));
     // Frames are small and must leave at once, not wait for an ACK.
     let _ = socket.set_nodelay(true);
+    // A stream runs once the requests before it are done with: the frames
+    // of reading, routing and answering them are gone from the stack, so a
+    // stream thread's resident stack is only what the stream itself uses
+    // (BENCHMARKS.md, memory per stream).
+    if let Some((stream, who)) = serve_requests(socket, peer, shared, (hub, auth)) {
+        let ended = serve_stream(socket, shared, hub, stream, &who);
+        shared.connection_ended(ended.reason, format_args!("{who} {}", ended.outcome));
+    }
+}
 
+/// Reads and answers requests until the connection ends, counted and
+/// logged, or a request is a stream: then returns it to be run.
+#[inline(never)]
+fn serve_requests<'a>(
+    socket: &TcpStream,
+    peer: SocketAddr,
+    shared: &'a Shared,
+    (hub, auth): (&Hub, &Auth),
+) -> Option<(Stream<'a>, Who)> {
+    let accepted = Instant::now();
     let config = &shared.config;
     let waits =
         NextHeadWaits { idle: config.timeouts.publish_idle_timeout, head: config.timeouts.head_timeout };
@@ -92,7 +93,10 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
     loop {
         let (request, after_head) = match next {
             Ok(read) => read,
-            Err(error) => return no_next_request(socket, shared, peer, served, error),
+            Err(error) => {
+                no_next_request(socket, shared, peer, served, error);
+                return None;
+            }
         };
         served += 1;
         let who = Who::of(peer, &request);
@@ -103,8 +107,7 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
         let (mut ended, carried) =
             match respond(socket, shared, (hub, auth), request, after_head, may_keep_open) {
                 Answer::Ended(ended, carried) => (ended, carried),
-                // A stream runs once `respond` has returned (see there).
-                Answer::Stream(stream) => (serve_stream(socket, shared, hub, stream, &who), None),
+                Answer::Stream(stream) => return Some((stream, who)),
             };
         let nth = RequestNumber { served, kept: carried.is_some() };
         let Some(carried) = carried else {
@@ -113,7 +116,7 @@ pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace
                 ended.reason = CloseReason::RequestLimit;
             }
             shared.connection_ended(ended.reason, format_args!("{who} {}{nth}", ended.outcome));
-            return;
+            return None;
         };
         shared.log_connection(format_args!("{who} {}{nth}", ended.outcome));
         let limits = config.head_limits();
@@ -127,13 +130,14 @@ fn routed(request: &Request, shared: &Shared, auth: &Auth) -> Route {
 }
 
 /// Whether `POST /publish` exists: a shared token or signing keys.
-fn publishing_on(shared: &Shared, auth: &Auth) -> bool {
+pub(super) fn publishing_on(shared: &Shared, auth: &Auth) -> bool {
     shared.config.events.publish_token.is_some() || auth.has_keys()
 }
 
 /// Ends a connection that has no (next) request: the first head could not
 /// be read, or a kept-open connection went idle, was closed by its client,
 /// or the server is stopping. `served` requests were answered before.
+#[inline(never)]
 fn no_next_request(
     socket: &TcpStream,
     shared: &Shared,
@@ -196,7 +200,7 @@ fn answer_head_error(socket: &TcpStream, shared: &Shared, error: HeadError) -> E
 /// Who a log line is about: the peer, and the request's method and path.
 /// The request lines of streams, the connections that live long, are
 /// named by a constant, so a stream keeps no copy of its request.
-struct Who {
+pub(super) struct Who {
     peer: SocketAddr,
     request_line: Cow<'static, str>,
 }
@@ -218,52 +222,6 @@ impl fmt::Display for Who {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.peer, self.request_line)
     }
-}
-
-/// What a stream keeps of its request, or the answer that refused it
-/// (a bad query, a bad token).
-fn prepare_stream<'a>(
-    socket: &TcpStream,
-    shared: &'a Shared,
-    auth: &Auth,
-    request: Request,
-    resource: Resource,
-    cors: Cors<'a>,
-) -> Result<Stream<'a>, Ended> {
-    // A stream keeps only what it needs from its request: the buffer
-    // it was read into carries the stream's head, and is freed once
-    // that is written.
-    let max_topics = shared.config.events.max_topics;
-    let (interest, last_event_id) = match resource {
-        Resource::Events => match topics_in_query(request.query(), max_topics) {
-            Ok(topics) => (Interest::Topics(topics), last_event_id(&request)),
-            Err(error) => {
-                return Err(short_answer::error(socket, shared, cors, 400, &error.to_string(), &[]))
-            }
-        },
-        Resource::Mercure => match parse_subscribe_query(request.query(), max_topics) {
-            Ok(query) => {
-                let selectors = query.topics.iter().map(|topic| Selector::compile(topic)).collect();
-                (Interest::Selectors(selectors), mercure_last_event_id(&request, query.last_event_id))
-            }
-            Err(error) => {
-                let status = error.status();
-                return Err(short_answer::error(socket, shared, cors, status, &error.to_string(), &[]));
-            }
-        },
-        _ => (Interest::Topics(Topics::All), last_event_id(&request)),
-    };
-    // Mercure rule 20: a token present but invalid is refused from
-    // whichever source it came, never read as no token at all.
-    let reader = match resource {
-        Resource::Events | Resource::Mercure => match auth.reader(&request, now_seconds()) {
-            Ok(reader) => reader,
-            Err(denied) => return Err(refuse_token(socket, shared, cors, denied)),
-        },
-        _ => Reader::default(),
-    };
-    let buffer = request.into_buffer();
-    Ok(Stream { resource, interest, reader, last_event_id, cors, buffer })
 }
 
 /// What answering a request came to: an answer already sent (with, when
@@ -317,165 +275,4 @@ fn respond<'a>(
         return Answer::Ended(ended, carried);
     }
     Answer::Ended(answer(socket, shared, (hub, auth), &request, route, cors), None)
-}
-
-/// Answers a request that is not a stream.
-#[inline(never)]
-fn answer(
-    socket: &TcpStream,
-    shared: &Shared,
-    (hub, auth): (&Hub, &Auth),
-    request: &Request,
-    route: Route,
-    cors: Cors<'_>,
-) -> Ended {
-    let publish_enabled = publishing_on(shared, auth);
-    match route {
-        // `HEAD` of a stream: its head alone. (A `GET` was readied as a
-        // stream by `respond` and never comes here.)
-        Route::Serve { resource: Resource::Pings(_) | Resource::Events | Resource::Mercure, .. } => {
-            let reason = short_answer::raw(socket, shared, 200, &stream_head(cors));
-            Ended { reason, outcome: "-> 200 (head only)".to_owned() }
-        }
-        // Publishes were served by `respond`.
-        Route::Serve { resource: Resource::Publish, .. } => {
-            short_answer::error(socket, shared, cors, 404, "not found", &[])
-        }
-        Route::Serve { resource: Resource::Metrics, head_only } => {
-            let text = metrics_text(shared, hub);
-            short_answer::ok(
-                socket,
-                shared,
-                cors,
-                "text/plain; version=0.0.4; charset=utf-8",
-                text.as_bytes(),
-                head_only,
-            )
-        }
-        Route::Serve { resource: Resource::Health, head_only } => short_answer::ok(
-            socket,
-            shared,
-            cors,
-            "text/plain; charset=utf-8",
-            health_text(&shared.config, hub).as_bytes(),
-            head_only,
-        ),
-        Route::Serve { resource: Resource::DemoPage, head_only } => short_answer::ok(
-            socket,
-            shared,
-            cors,
-            "text/html; charset=utf-8",
-            DEMO_PAGE.as_bytes(),
-            head_only,
-        ),
-        Route::Preflight(resource) => {
-            let allowed = resource.map_or(server_methods(publish_enabled), Resource::allowed_methods);
-            let bytes = preflight(allowed, cors, &http_date(SystemTime::now()));
-            Ended { reason: short_answer::raw(socket, shared, 204, &bytes), outcome: "-> 204".to_owned() }
-        }
-        Route::NotFound => short_answer::error(socket, shared, cors, 404, "not found", &[]),
-        Route::PublishingOff => {
-            if !shared.told_publishing_off.swap(true, Ordering::Relaxed) {
-                log(format_args!(
-                    "POST /publish answered 404: publishing is off: start with SSED_PUBLISH_TOKEN or --publish-token"
-                ));
-            }
-            short_answer::error(socket, shared, cors, 404, "not found", &[])
-        }
-        Route::MethodNotAllowed(resource) => {
-            let allowed = resource.allowed_methods();
-            let detail = format!("method {} not allowed; allowed: {allowed}", request.method());
-            short_answer::error(socket, shared, cors, 405, &detail, &[("Allow", allowed)])
-        }
-        Route::NotImplemented => short_answer::error(
-            socket,
-            shared,
-            cors,
-            501,
-            &format!("method {} not implemented", request.method()),
-            &[],
-        ),
-    }
-}
-
-/// What a stream keeps of its request.
-struct Stream<'a> {
-    resource: Resource,
-    /// What it follows: named topics, or Mercure selectors.
-    interest: Interest,
-    /// What its token lets it read beyond public events.
-    reader: Reader,
-    last_event_id: Option<String>,
-    /// The CORS lines of its head, decided from its `Origin`.
-    cors: Cors<'a>,
-    /// The buffer the request was read into: the stream's head is written
-    /// into it, then it is freed.
-    buffer: Vec<u8>,
-}
-
-/// Runs a stream in one of the `--max-clients` places, or tells the client
-/// to retry later when none is free.
-fn serve_stream(socket: &TcpStream, shared: &Shared, hub: &Hub, stream: Stream<'_>, who: &Who) -> Ended {
-    let Some(place) = StreamPlace::claim(shared) else {
-        let max = shared.config.limits.max_clients;
-        let why = format!("server full, {max} of {max} streams in use");
-        shared.metrics.turned_away(TurnedAway::Full);
-        let config = &shared.config;
-        let bytes = busy_stream(stream.cors, config.timeouts.retry, &why, &http_date(SystemTime::now()));
-        return Ended {
-            reason: short_answer::raw(socket, shared, 200, &bytes),
-            outcome: format!("refused: {why}"),
-        };
-    };
-    shared.log_connection(format_args!("{who} -> 200 streaming ({} live)", place.now_live()));
-    let Stream { resource, interest, reader, last_event_id, cors, buffer } = stream;
-    let (reason, events) = match resource {
-        Resource::Pings(style) => serve_pings(socket, style, last_event_id.as_deref(), shared, cors, buffer),
-        _ => {
-            let endpoint = if resource == Resource::Mercure { Endpoint::Mercure } else { Endpoint::Events };
-            let subscription =
-                Subscription { interest, endpoint, reader, last_event_id: last_event_id.as_deref() };
-            serve_events(socket, subscription, shared, hub, cors, buffer)
-        }
-    };
-    close_gently(socket);
-    let seconds = place.seconds();
-    drop(place);
-    Ended { reason, outcome: format!("left after {seconds} s, {events} events: {reason}") }
-}
-
-/// Answers a request whose token does not let it in: 401 or 403, with the
-/// `WWW-Authenticate` challenge (RFC 6750 §3) and one line that names what
-/// is wrong, never the token.
-fn refuse_token(socket: &TcpStream, shared: &Shared, cors: Cors<'_>, denied: Denied) -> Ended {
-    shared.metrics.token_refused();
-    short_answer::error(
-        socket,
-        shared,
-        cors,
-        denied.status(),
-        &denied.to_string(),
-        &[("WWW-Authenticate", denied.challenge())],
-    )
-}
-
-/// Mercure rule 24: the `Last-Event-ID` header, else the `lastEventID`
-/// query parameter; an empty value means none.
-fn mercure_last_event_id(request: &Request, from_query: Option<String>) -> Option<String> {
-    let header = request.header("last-event-id").map(String::from_utf8_lossy);
-    chosen_last_event_id(header.as_deref(), from_query.as_deref()).map(str::to_owned)
-}
-
-/// The id a reconnecting client last saw: the `Last-Event-ID` header, or
-/// when there is none the `lastEventId` query parameter (the header a
-/// browser sends wins over the query of the URL it reconnects to, which
-/// still carries the first connection's id). An empty value means no id,
-/// as the standard's reset of the last event ID does; a value that is not
-/// UTF-8 is kept (repaired) and so treated as any unknown id.
-fn last_event_id(request: &Request) -> Option<String> {
-    let id = match request.header("last-event-id") {
-        Some(value) => String::from_utf8_lossy(value).into_owned(),
-        None => request.query_param("lastEventId")?,
-    };
-    (!id.is_empty()).then_some(id)
 }

@@ -14,7 +14,9 @@ mod accept;
 mod connection;
 mod kept_open;
 mod refuse;
+mod short_answers;
 mod status;
+mod stream_start;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
