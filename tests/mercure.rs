@@ -948,3 +948,78 @@ fn a_restart_with_the_journal_replays_mercure_updates_exactly() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The two fences between README.md's Mercure transcript markers: each
+/// one's command (with its `\`-continued lines, for `sh`) and output lines.
+fn readme_mercure_transcript() -> Vec<(String, Vec<String>)> {
+    let readme = include_str!("../README.md");
+    let start = readme.find("<!-- mercure-transcript:start -->").expect("start marker");
+    let end = readme.find("<!-- mercure-transcript:end -->").expect("end marker");
+    readme[start..end]
+        .split("```text\n")
+        .skip(1)
+        .map(|fence| {
+            let body = fence.split_once("```").expect("closing fence").0;
+            let mut lines = body.lines();
+            let mut command = Vec::new();
+            for line in lines.by_ref() {
+                command.push(line.strip_prefix("$ ").unwrap_or(line));
+                if !line.ends_with('\\') {
+                    break;
+                }
+            }
+            (command.join("\n"), lines.map(str::to_owned).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn readme_mercure_transcript_is_what_curl_shows() {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    if !support::have_program("curl", "--version") {
+        return;
+    }
+    let server = start(with_key);
+    let fences = readme_mercure_transcript();
+    let [(subscribe, expected_stream), (publish, expected_answer)] = &fences[..] else {
+        panic!("two fences: {fences:?}")
+    };
+    let here = |command: &str| command.replace("127.0.0.1:8080", &server.addr.to_string());
+    let ssed_dir = std::path::Path::new(support::SSED).parent().expect("the binary's folder");
+    let path = format!("{}:{}", ssed_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut subscriber = Command::new("sh")
+        .args(["-c", &format!("exec {}", here(subscribe))])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("start curl");
+    let lines = support::lines_of(subscriber.stdout.take().expect("piped"));
+    let mut seen = Vec::new();
+    let mut next_line = |seen: &mut Vec<String>| {
+        let line = lines.recv_timeout(Duration::from_secs(10)).expect("curl prints the next line");
+        seen.push(if line.starts_with("Date: ") { "Date: <date>".to_owned() } else { line });
+    };
+    while seen.last().map(String::as_str) != Some("retry: 3000") {
+        next_line(&mut seen);
+    }
+    let answer = Command::new("timeout")
+        .args(["20", "sh", "-c", &here(publish)])
+        .env("SSED_JWT_KEY", std::str::from_utf8(KEY).expect("text key"))
+        .env("PATH", path)
+        .output()
+        .expect("run the publish command");
+    assert!(answer.status.success(), "{}", String::from_utf8_lossy(&answer.stderr));
+    assert_eq!(String::from_utf8_lossy(&answer.stdout), expected_answer.join("\n"));
+    while seen.len() < expected_stream.len() {
+        next_line(&mut seen);
+    }
+    support::kill_process_group(&mut subscriber);
+    let expected: Vec<String> = expected_stream
+        .iter()
+        .map(|line| if line.starts_with("Date: ") { "Date: <date>".to_owned() } else { line.clone() })
+        .collect();
+    assert_eq!(seen, expected);
+}
