@@ -998,7 +998,7 @@ fn readme_mercure_transcript_is_what_curl_shows() {
         .expect("start curl");
     let lines = support::lines_of(subscriber.stdout.take().expect("piped"));
     let mut seen = Vec::new();
-    let mut next_line = |seen: &mut Vec<String>| {
+    let next_line = |seen: &mut Vec<String>| {
         let line = lines.recv_timeout(Duration::from_secs(10)).expect("curl prints the next line");
         seen.push(if line.starts_with("Date: ") { "Date: <date>".to_owned() } else { line });
     };
