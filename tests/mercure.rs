@@ -324,6 +324,28 @@ fn rule_8_cr_lf_or_nul_in_id_or_type_is_400_and_nothing_is_published() {
 }
 
 #[test]
+fn rule_8_an_id_with_any_control_character_is_400_as_the_head_would_echo_it() {
+    // rule 8, and rule 26's header: a found id goes back in the
+    // `Last-Event-ID` response header, where RFC 9110 §5.5 allows no
+    // control character but HTAB. So an id with one is refused at once
+    // (as draft-08 refuses control characters), never stored.
+    let Some(server) = hub() else { return };
+    let mut stream = watch_all(&server);
+    for bad in ["a\u{1}b", "a\tb", "a\u{1b}[31m", "a\u{7f}", "a\u{85}"] {
+        let (status, body) =
+            post_with_token(server.addr, &publisher(r#""*""#), &form(&[("topic", "urn:r8"), ("id", bad)]));
+        assert_eq!(status, 400, "{bad:?}: {body}");
+        let resumed =
+            Stream::open(server.addr, &target(&["*"], &format!("&lastEventID={}", encode(bad))), "");
+        assert_eq!(resumed.header("last-event-id"), Some("earliest"), "{bad:?}: {}", resumed.head);
+    }
+    assert_eq!(up_to_marker(&server, &mut stream, "m"), ["m"]);
+    // Printable Unicode and spaces are ids like any other.
+    let id = publish(server.addr, &form(&[("topic", "urn:r8"), ("id", "livre été 1"), ("data", "ok")]));
+    assert_eq!(stream.next().id(), id);
+}
+
+#[test]
 fn rule_9_success_is_200_text_plain_with_the_id_alone_and_errors_never_200() {
     let Some(server) = hub_with(|config| config.events.max_event_bytes = 1024) else { return };
     let answer = post(
