@@ -642,11 +642,28 @@ fn rule_19_a_post_by_cookie_alone_needs_origin_or_referer() {
     let refused = post(server.addr, &cookie, body);
     assert!(matches!(status_of(&refused), 401 | 403), "{refused}");
     assert_eq!(up_to_marker(&server, &mut all, "m"), ["m"], "nothing published");
-    for extra in [format!("Origin: {PAGE}\r\n"), format!("Referer: {PAGE}/page\r\n")] {
+    for extra in [format!("Origin: {PAGE}\r\n"), format!("Referer: {PAGE}/page?x=1\r\n")] {
         let answer = post(server.addr, &format!("{cookie}{extra}"), "topic=urn%3Ar19&data=ok");
         assert_eq!(status_of(&answer), 200, "{extra}: {answer}");
         assert_eq!(all.next().data(), "ok");
     }
+    // An Origin or Referer says which page sent the form: with
+    // `--cors-origin` listing origins, a page of another one is refused
+    // (as the Mercure.rocks hub checks its publish origins).
+    for extra in [
+        "Origin: http://evil.test\r\n".to_owned(),
+        "Referer: http://evil.test/page\r\n".to_owned(),
+        format!("Referer: {PAGE}.evil.test/\r\n"),
+        format!("Origin: http://evil.test\r\nReferer: {PAGE}/\r\n"),
+        "Origin: null\r\n".to_owned(),
+    ] {
+        let answer = post(server.addr, &format!("{cookie}{extra}"), "topic=urn%3Ar19&data=csrf");
+        assert_eq!(status_of(&answer), 403, "{extra}: {answer}");
+    }
+    assert_eq!(up_to_marker(&server, &mut all, "m2"), ["m2"], "nothing published");
+    // A bearer token is no cookie: any page may publish with it.
+    let bearer = format!("Authorization: Bearer {}\r\nOrigin: http://evil.test\r\n", publisher(r#""*""#));
+    assert_eq!(status_of(&post(server.addr, &bearer, "topic=urn%3Ar19&data=bearer")), 200);
 }
 
 #[test]

@@ -63,6 +63,9 @@ pub(crate) enum Denied {
     /// A publish authenticated by the cookie alone, without `Origin` or
     /// `Referer` (a cross-site form could send it): 403.
     CookieWithoutOrigin,
+    /// A publish authenticated by the cookie alone from a page whose
+    /// origin `--cors-origin` does not list: 403.
+    CookieFromOtherOrigin,
 }
 
 impl Denied {
@@ -70,7 +73,7 @@ impl Denied {
     pub(crate) fn status(self) -> u16 {
         match self {
             Denied::NoToken | Denied::Invalid(_) => 401,
-            Denied::NotAllowed | Denied::CookieWithoutOrigin => 403,
+            Denied::NotAllowed | Denied::CookieWithoutOrigin | Denied::CookieFromOtherOrigin => 403,
         }
     }
 
@@ -79,7 +82,7 @@ impl Denied {
         match self {
             Denied::NoToken => "Bearer realm=\"ssed\"",
             Denied::Invalid(_) => "Bearer realm=\"ssed\", error=\"invalid_token\"",
-            Denied::NotAllowed | Denied::CookieWithoutOrigin => {
+            Denied::NotAllowed | Denied::CookieWithoutOrigin | Denied::CookieFromOtherOrigin => {
                 "Bearer realm=\"ssed\", error=\"insufficient_scope\""
             }
         }
@@ -95,6 +98,9 @@ impl fmt::Display for Denied {
             Denied::NotAllowed => f.write_str("the token does not allow this topic"),
             Denied::CookieWithoutOrigin => {
                 f.write_str("a publish authenticated by cookie needs an Origin or Referer header")
+            }
+            Denied::CookieFromOtherOrigin => {
+                f.write_str("a publish authenticated by cookie from an origin --cors-origin does not list")
             }
         }
     }
@@ -148,16 +154,64 @@ impl Auth {
     ///
     /// [`Denied::Invalid`] for a token that does not verify;
     /// [`Denied::CookieWithoutOrigin`] for a cookie-only publish without
-    /// `Origin` or `Referer` (Mercure rule 19).
-    pub(crate) fn publisher(&self, request: &Request, now: u64) -> Result<Option<Claims>, Denied> {
+    /// `Origin` or `Referer` (Mercure rule 19);
+    /// [`Denied::CookieFromOtherOrigin`] for one whose page's origin (the
+    /// `Origin`, else the `Referer`'s) `origin_allowed` refuses.
+    pub(crate) fn publisher(
+        &self,
+        request: &Request,
+        now: u64,
+        origin_allowed: impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<Claims>, Denied> {
         let Some(keys) = &self.keys else { return Ok(None) };
         let Some((source, token)) = find_token(request) else { return Ok(None) };
         let claims = jwt::verify(&token, keys.publisher(), now).map_err(Denied::Invalid)?;
-        let from_a_page = request.header("origin").is_some() || request.header("referer").is_some();
-        if source == TokenSource::Cookie && !from_a_page {
-            return Err(Denied::CookieWithoutOrigin);
+        if source == TokenSource::Cookie {
+            // A browser sends the cookie with a form any site posts; the
+            // Origin (or Referer) says which page did, as the Mercure.rocks
+            // hub checks it against its publish origins.
+            let page = request.header("origin").or_else(|| request.header("referer").map(origin_of_url));
+            match page {
+                None => return Err(Denied::CookieWithoutOrigin),
+                Some(origin) if !origin_allowed(origin) => return Err(Denied::CookieFromOtherOrigin),
+                Some(_) => {}
+            }
         }
         Ok(Some(claims))
+    }
+}
+
+/// The origin of a URL (`Referer`): its scheme, `://` and authority,
+/// without the path, query or fragment. `http://a.test:8080/p?q` ─►
+/// `http://a.test:8080`. Anything without `://` is taken whole (and
+/// matches no listed origin).
+fn origin_of_url(url: &[u8]) -> &[u8] {
+    let Some(scheme_end) = url.windows(3).position(|three| three == b"://") else { return url };
+    let authority_start = scheme_end + 3;
+    let authority_end = url[authority_start..]
+        .iter()
+        .position(|&byte| matches!(byte, b'/' | b'?' | b'#'))
+        .map_or(url.len(), |at| authority_start + at);
+    &url[..authority_end]
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::origin_of_url;
+
+    #[test]
+    fn the_origin_of_a_referer_is_its_scheme_and_authority() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"http://page.test/page?x=1", b"http://page.test"),
+            (b"https://page.test:8443", b"https://page.test:8443"),
+            (b"http://page.test?x#y", b"http://page.test"),
+            (b"http://page.test#y", b"http://page.test"),
+            (b"http://page.test.evil.test/", b"http://page.test.evil.test"),
+            (b"not a url", b"not a url"),
+        ];
+        for (url, origin) in cases {
+            assert_eq!(origin_of_url(url), origin, "{}", String::from_utf8_lossy(url));
+        }
     }
 }
 

@@ -37,6 +37,7 @@ use crate::proto::close::CloseReason;
 use crate::proto::mercure::id::urn_uuid_v4;
 use crate::proto::mercure::update::{parse_update, UpdateError};
 use crate::proto::request::{Request, Version};
+use crate::proto::response::Cors;
 use crate::proto::sse::{FieldError, SingleLine};
 use crate::proto::token::hmac::constant_time_eq;
 use crate::proto::token::jwt::Claims;
@@ -368,7 +369,10 @@ fn authenticate(request: &Request, config: &Config, auth: &Auth) -> Result<Publi
             return Ok(Publisher::SharedToken);
         }
     }
-    match auth.publisher(request, now_seconds()) {
+    // A page's origin is allowed where its answers may be read: any with
+    // `--cors-origin *` (the default), else the listed ones.
+    let origin_allowed = |origin: &[u8]| !matches!(config.cors_for(Some(origin)), Cors::NotListed);
+    match auth.publisher(request, now_seconds(), origin_allowed) {
         Ok(Some(claims)) => Ok(Publisher::Token(claims)),
         Ok(None) => Err(PublishRefusal::Unauthorized),
         Err(denied) => Err(PublishRefusal::Token(denied)),
