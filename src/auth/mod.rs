@@ -195,26 +195,6 @@ fn origin_of_url(url: &[u8]) -> &[u8] {
     &url[..authority_end]
 }
 
-#[cfg(test)]
-mod origin_tests {
-    use super::origin_of_url;
-
-    #[test]
-    fn the_origin_of_a_referer_is_its_scheme_and_authority() {
-        let cases: [(&[u8], &[u8]); 6] = [
-            (b"http://page.test/page?x=1", b"http://page.test"),
-            (b"https://page.test:8443", b"https://page.test:8443"),
-            (b"http://page.test?x#y", b"http://page.test"),
-            (b"http://page.test#y", b"http://page.test"),
-            (b"http://page.test.evil.test/", b"http://page.test.evil.test"),
-            (b"not a url", b"not a url"),
-        ];
-        for (url, origin) in cases {
-            assert_eq!(origin_of_url(url), origin, "{}", String::from_utf8_lossy(url));
-        }
-    }
-}
-
 /// A token for [`TokenRequest`](crate::config::TokenRequest), signed with
 /// the key of its role, as `ssed token` prints it.
 ///
@@ -246,4 +226,24 @@ pub fn mint_token(request: &crate::config::TokenRequest, now: u64) -> Result<Str
     }
     claims.push('}');
     Ok(jwt::mint(key, &claims))
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::origin_of_url;
+
+    #[test]
+    fn the_origin_of_a_referer_is_its_scheme_and_authority() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"http://page.test/page?x=1", b"http://page.test"),
+            (b"https://page.test:8443", b"https://page.test:8443"),
+            (b"http://page.test?x#y", b"http://page.test"),
+            (b"http://page.test#y", b"http://page.test"),
+            (b"http://page.test.evil.test/", b"http://page.test.evil.test"),
+            (b"not a url", b"not a url"),
+        ];
+        for (url, origin) in cases {
+            assert_eq!(origin_of_url(url), origin, "{}", String::from_utf8_lossy(url));
+        }
+    }
 }
