@@ -263,7 +263,7 @@ fn a_client_of_a_killed_instance_gets_what_it_missed_from_the_other_through_ngin
     let (_nginx, proxy) = support::nginx::start_nginx(&nginx_program, &upstream, location);
     // Find which instance the balancer sends this client to, and publish there.
     let mut client = Client::open(proxy, "/events?topic=lb", None);
-    wait_for_streams(&[a.addr, b.addr], 1);
+    wait_for_streams(&[a.addr, b.addr], 2);
     let first = publish(a.addr, "?topic=lb", "before").expect("publish");
     assert_eq!(client.until("before"), [(first.clone(), "before".to_owned())]);
     // Kill A: whichever instance the client was on, A is gone; the next
@@ -831,5 +831,57 @@ fn private_events_through_redis_reach_only_the_streams_that_may_read_them_on_eve
     let replayed =
         Client::open(c.addr, "/events?topic=users/42", Some(&format!("{before}-0"))).until_owned("public");
     assert_eq!(replayed.0.iter().map(|(_, data)| data.as_str()).collect::<Vec<_>>(), ["public"]);
+    let _ = std::fs::remove_file(&key_file);
+}
+
+#[test]
+fn mercure_updates_published_on_one_instance_replay_exactly_on_another() {
+    use support::mercure::{form, publish, subscriber, target, Block, Stream, KEY};
+    if !support::jwt::signer_available() {
+        return;
+    }
+    let Some(redis) = Redis::start("mercure", &[]) else { return };
+    let key_file = std::env::temp_dir().join(format!("ssed-redis-mercure-key-{}", std::process::id()));
+    std::fs::write(&key_file, KEY).expect("write the key file");
+    let key_flag = format!("--jwt-key-file={}", key_file.display());
+    let a = ssed(&redis.url(), &[&key_flag]);
+    let b = ssed(&redis.url(), &[&key_flag]);
+    let reader = format!("Authorization: Bearer {}\r\n", subscriber(r#""*""#));
+    let mut on_a = Stream::open(a.addr, &target(&["*"], ""), &reader);
+    let mut on_b = Stream::open(b.addr, &target(&["*"], ""), &reader);
+    wait_for_streams(&[a.addr, b.addr], 2);
+    let updates = [
+        form(&[("topic", "urn:first"), ("id", "first"), ("data", "start")]),
+        form(&[
+            ("topic", "https://example.com/books/1"),
+            ("topic", "urn:alt:a"),
+            ("id", "book-1"),
+            ("type", "book.updated"),
+            ("retry", "7000"),
+            ("data", "two\r\nlines"),
+            ("private", "on"),
+        ]),
+        form(&[("topic", "urn:alt:a"), ("data", "made id")]),
+        form(&[("topic", "urn:other"), ("id", "book-1"), ("data", "duplicate id")]),
+    ];
+    for body in &updates {
+        publish(a.addr, body);
+    }
+    let seen_on_a: Vec<Block> = (0..updates.len()).map(|_| on_a.next()).collect();
+    let seen_on_b: Vec<Block> = (0..updates.len()).map(|_| on_b.next()).collect();
+    assert_eq!(seen_on_a[1].0, "retry: 7000\nid: book-1\nevent: book.updated\ndata: two\ndata: lines");
+    assert!(seen_on_a[2].id().starts_with("urn:uuid:"), "{:?}", seen_on_a[2]);
+    assert_eq!(seen_on_b, seen_on_a, "live on the other instance");
+    // A third instance, started after, replays from Redis by the publisher's id.
+    let c = ssed(&redis.url(), &[&key_flag]);
+    let mut replay = Stream::open(c.addr, &target(&["*"], ""), &format!("{reader}Last-Event-ID: first\r\n"));
+    assert_eq!(replay.header("last-event-id"), Some("first"));
+    let replayed: Vec<Block> = (1..updates.len()).map(|_| replay.next()).collect();
+    assert_eq!(replayed, seen_on_a[1..]);
+    let mut alternate = Stream::open(c.addr, &target(&["urn:alt:a"], "&lastEventID=earliest"), &reader);
+    assert_eq!([alternate.next(), alternate.next()], [seen_on_a[1].clone(), seen_on_a[2].clone()]);
+    let mut anonymous = Stream::open(c.addr, &target(&["*"], "&lastEventID=earliest"), "");
+    let public: Vec<Block> = (0..3).map(|_| anonymous.next()).collect();
+    assert_eq!(public, [seen_on_a[0].clone(), seen_on_a[2].clone(), seen_on_a[3].clone()]);
     let _ = std::fs::remove_file(&key_file);
 }

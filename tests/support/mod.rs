@@ -422,6 +422,7 @@ pub fn run_command(mut command: std::process::Command) -> Running {
 pub mod browser;
 pub mod heads;
 pub mod jwt;
+pub mod mercure;
 pub mod nginx;
 pub mod redis_client;
 

@@ -295,7 +295,9 @@ fn segment_number(path: &Path, candidate: &Path) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::events::hub::NewEvent;
-    use crate::events::journal::record::{encode_header, encode_record, VERSION_WITHOUT_PRIVATE};
+    use crate::events::journal::record::{
+        encode_header, encode_record, VERSION_WITHOUT_EXTRAS, VERSION_WITHOUT_PRIVATE,
+    };
 
     /// A journal as ssed wrote it before private events and extras
     /// (format 1): the same header but for its version, records without
@@ -319,6 +321,33 @@ mod tests {
         assert_eq!(events.iter().map(|entry| entry.data.as_str()).collect::<Vec<_>>(), ["one", "two"]);
         assert_eq!(opened.restored.next_seq, 3);
         assert!(events.iter().all(|entry| !entry.private && entry.event.as_deref() == Some("reading")));
+        drop(opened);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A journal as ssed wrote it with private events and before extras
+    /// (format 2): records with bit 31, never bit 30. It opens, and its
+    /// private events stay private.
+    #[test]
+    fn a_journal_of_format_2_opens_and_keeps_its_private_events() {
+        let dir = std::env::temp_dir().join(format!("ssed-v2-journal-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("events.journal");
+        let mut bytes = Vec::new();
+        encode_header(Header { run: 1_700_000_000_000, first_seq: 1 }, &mut bytes);
+        bytes[8..12].copy_from_slice(&VERSION_WITHOUT_EXTRAS.to_le_bytes());
+        for (seq, data, private) in [(1, "public", false), (2, "secret", true)] {
+            encode_record(seq, &NewEvent::on(&["users/42"], None, data, private), &mut bytes);
+        }
+        fs::write(&path, &bytes).expect("write a format 2 journal");
+        let options = Options { max_bytes: 1 << 20, fsync: false, history: 16 };
+        let opened = open(&path, options).expect("a format 2 journal opens");
+        let events = &opened.restored.events;
+        let kept: Vec<(&str, bool)> =
+            events.iter().map(|entry| (entry.data.as_str(), entry.private)).collect();
+        assert_eq!(kept, [("public", false), ("secret", true)]);
+        assert_eq!(opened.restored.next_seq, 3);
         drop(opened);
         let _ = fs::remove_dir_all(&dir);
     }

@@ -4,8 +4,9 @@
 //! ```text
 //! segment header (28 bytes)
 //!   "SSEDJRNL"  magic, so a file another program wrote is never read as events
-//!   u32 LE      format version (2; a version 1 segment, written before
-//!               private events, reads the same: its bit 31 is never set)
+//!   u32 LE      format version (3; a version 2 segment, written before
+//!               extras, and a version 1 segment, written before private
+//!               events, read the same: their bits 30 and 31 are never set)
 //!   u64 LE      run: the RUN part of every id in this journal, fixed at its creation
 //!   u64 LE      the sequence number of the segment's first record
 //! record (16 bytes + fields)

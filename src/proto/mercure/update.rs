@@ -16,7 +16,7 @@
 //! |-----------|------|---------------------------------------------------------------------|
 //! | `topic`   | 4    | repeatable; the first is canonical, the others alternates; ≥ 1      |
 //! | `data`    | 5    | any text, default empty; line breaks are `sse`'s to split           |
-//! | `id`      | 6, 8 | verbatim; no CR, LF or NUL; absent or empty: the hub makes one      |
+//! | `id`      | 6, 8 | verbatim; no control character; absent or empty: the hub makes one  |
 //! | `type`    | 7, 8 | the `event:` line; no CR, LF or NUL; absent or empty: none          |
 //! | `retry`   | 7    | ASCII digits only, fits in a u64 (milliseconds); empty: none        |
 //! | `private` | 7    | present, with any value or none, makes the update private           |
@@ -33,6 +33,13 @@
 //! (in the order first sent, so the canonical stays first), and more
 //! distinct topics than the caller's limit are refused: every topic is
 //! matched against every subscriber's selectors.
+//!
+//! An `id` is refused for any control character (C0, DEL, C1), not only
+//! the CR, LF and NUL that would break its `id:` line: a found id goes
+//! back to the subscriber in the `Last-Event-ID` response header (rule
+//! 26), where RFC 9110 §5.5 allows none but HTAB, and topics keep the
+//! same rule ([`check_topic`]). A `type` only ever reaches an `event:`
+//! line, so it keeps rule 8.
 
 use std::fmt;
 
@@ -75,6 +82,8 @@ pub enum UpdateError {
     },
     /// The `id` holds CR, LF or NUL.
     Id(FieldError),
+    /// The `id` holds another control character (a tab, ESC, DEL, C1).
+    IdControlCharacter(char),
     /// The `type` holds CR, LF or NUL.
     EventType(FieldError),
     /// The `retry` is not ASCII digits that fit in a u64.
@@ -92,6 +101,7 @@ impl UpdateError {
             | UpdateError::Topic(_)
             | UpdateError::TooManyTopics { .. }
             | UpdateError::Id(_)
+            | UpdateError::IdControlCharacter(_)
             | UpdateError::EventType(_)
             | UpdateError::Retry => 400,
         }
@@ -106,6 +116,9 @@ impl fmt::Display for UpdateError {
             UpdateError::Topic(error) => error.fmt(f),
             UpdateError::TooManyTopics { limit } => write!(f, "more than {limit} topics in one update"),
             UpdateError::Id(_) => f.write_str("id contains a line break or nul"),
+            UpdateError::IdControlCharacter(control) => {
+                write!(f, "control character u+{:04x} in the id", u32::from(*control))
+            }
             UpdateError::EventType(_) => f.write_str("type contains a line break or nul"),
             UpdateError::Retry => f.write_str("retry is not a number of milliseconds"),
         }
@@ -156,6 +169,9 @@ pub fn parse_update(body: &[u8], max_topics: usize) -> Result<Update, UpdateErro
     let id = non_empty(update_fields.id);
     if let Some(id) = &id {
         SingleLine::new(id).map_err(UpdateError::Id)?;
+        if let Some(control) = id.chars().find(|character| character.is_control()) {
+            return Err(UpdateError::IdControlCharacter(control));
+        }
     }
     let event_type = non_empty(update_fields.event_type);
     if let Some(event_type) = &event_type {

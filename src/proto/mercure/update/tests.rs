@@ -152,6 +152,11 @@ fn rule_8_line_breaks_and_nul_in_id_or_type_are_refused() {
         ("topic=https://example.com/books/1&id=a%00", UpdateError::Id(FieldError::Nul)),
         ("topic=https://example.com/books/1&type=a%0D%0A", UpdateError::EventType(FieldError::LineBreak)),
         ("topic=https://example.com/books/1&type=%00", UpdateError::EventType(FieldError::Nul)),
+        // An id goes back in a response header too: no control character.
+        ("topic=https://example.com/books/1&id=a%09b", UpdateError::IdControlCharacter('\t')),
+        ("topic=https://example.com/books/1&id=%1B%5B31m", UpdateError::IdControlCharacter('\u{1b}')),
+        ("topic=https://example.com/books/1&id=a%7F", UpdateError::IdControlCharacter('\u{7f}')),
+        ("topic=https://example.com/books/1&id=a%C2%85", UpdateError::IdControlCharacter('\u{85}')),
     ];
     for (body, expected) in cases {
         assert_eq!(parse(body), Err(expected), "{body:?}");
