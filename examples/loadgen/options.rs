@@ -8,6 +8,8 @@ usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
        loadgen --startup PATH-TO-SSED [--port N]   (time from exec to accepting, 20 runs)
        loadgen --publish-for SECONDS --url http://127.0.0.1:PORT/publish --token T
                                                     (one publish after another: events/s)
+       loadgen --open N --url http://127.0.0.1:PORT/events [--bearer T] [--pid PID]
+                                                    (N streams opened one after another: µs each)
   --streams N        streams to hold [1000]
   --ramp N           new connections per second [2000]
   --hold SECONDS     how long to hold them all, after the ramp [20]
