@@ -331,7 +331,12 @@ fn demo_page_screenshot() {
         return;
     }
     let readme = include_str!("../README.md");
-    let commands: Vec<&str> = readme.lines().filter_map(|line| line.strip_prefix("$ curl -X POST")).collect();
+    // Those with the publish token; the tokens section's need its key.
+    let commands: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.contains("Bearer s3cret"))
+        .filter_map(|line| line.strip_prefix("$ curl -X POST"))
+        .collect();
     assert!(commands.len() >= 2, "README's publish commands");
     for command in commands {
         let command = format!("curl -sS --max-time 5 -X POST{command}")
