@@ -72,7 +72,9 @@ fn a_cross_origin_event_source_with_credentials_sends_the_cookie_and_reads_priva
          plain.onmessage = (event) => got.plain.push(event.data);
          'opened'"
     ));
-    support::eventually(Duration::from_secs(10), "both streams on the hub", || hub.handle.live_streams() == 2);
+    support::eventually(Duration::from_secs(10), "both streams on the hub", || {
+        hub.handle.live_streams() == 2
+    });
     browser.wait_until(
         Duration::from_secs(5),
         "both streams open",
@@ -159,7 +161,10 @@ fn a_preflight_from_a_listed_origin_allows_post_and_the_token_headers() {
         assert_eq!(header("Vary"), "Origin", "{path}");
         let allowed_headers = header("Access-Control-Allow-Headers").to_ascii_lowercase();
         for needed in ["authorization", "cache-control", "last-event-id"] {
-            assert!(allowed_headers.split(',').any(|name| name.trim() == needed), "{path}: {allowed_headers}");
+            assert!(
+                allowed_headers.split(',').any(|name| name.trim() == needed),
+                "{path}: {allowed_headers}"
+            );
         }
         if path == "/publish" {
             let methods = header("Access-Control-Allow-Methods");

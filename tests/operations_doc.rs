@@ -246,9 +246,8 @@ fn sigterm_ends_the_process_at_once_and_logs_nothing() {
 
 /// A token signed with `key`, with these claims, valid for an hour.
 fn token(key: &str, subscribe: &[&str], publish: &[&str]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
     let request = ssed::TokenRequest {
         subscribe: subscribe.iter().map(|selector| (*selector).to_owned()).collect(),
         publish: publish.iter().map(|selector| (*selector).to_owned()).collect(),

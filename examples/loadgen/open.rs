@@ -64,7 +64,10 @@ pub(crate) fn measure_opening() {
     drop(open);
 
     times_us.sort_by(f64::total_cmp);
-    println!("target            {addr}{path}{}", if authorization.is_empty() { "" } else { " (Bearer token)" });
+    println!(
+        "target            {addr}{path}{}",
+        if authorization.is_empty() { "" } else { " (Bearer token)" }
+    );
     println!("machine load      {} (1, 5, 15 min)", load_average());
     println!(
         "opened            {} of {count} in {:.3} s ({refused} refused): {:.1} µs per open",
