@@ -1,7 +1,8 @@
 //! The demo page (`GET /`), in headless Chromium, as a new user meets it:
 //! two tabs of it in one browser each receive and publish, it shows the
 //! very code it runs, it says that a new stream gets live events only and
-//! offers the history, and its publish form reaches the topics ticked.
+//! offers the history, its publish form reaches the topics ticked, and a
+//! private topic reaches only the tab whose token may read it.
 //! Skipped with a note where Chromium is not installed; required in CI.
 
 mod support;
@@ -25,8 +26,21 @@ fn number(browser: &mut Browser, id: &str) -> u64 {
 
 /// Fills the page's publish form and sends it; the answer it shows.
 fn publish_from_page(browser: &mut Browser, topic: &str, event: &str, data: &str, token: &str) -> String {
+    publish_from_page_as(browser, topic, event, data, token, false)
+}
+
+/// [`publish_from_page`], with the form's "private" box ticked or not.
+fn publish_from_page_as(
+    browser: &mut Browser,
+    topic: &str,
+    event: &str,
+    data: &str,
+    token: &str,
+    private: bool,
+) -> String {
     browser.eval(&format!(
         "document.getElementById('publish-answer').textContent = 'pending';
+         document.getElementById('publish-private').checked = {private};
          document.getElementById('publish-topic').value = '{topic}';
          document.getElementById('publish-event').value = '{event}';
          document.getElementById('publish-data').value = '{data}';
@@ -44,18 +58,31 @@ fn publish_from_page(browser: &mut Browser, topic: &str, event: &str, data: &str
 
 /// Ticks exactly `topics` on the page and waits for its stream to follow them.
 fn follow(browser: &mut Browser, topics: &[&str]) {
+    follow_with_token(browser, topics, "");
+}
+
+/// [`follow`], with `token` in the page's token field ("": none).
+fn follow_with_token(browser: &mut Browser, topics: &[&str], token: &str) {
     let wanted = topics.iter().map(|topic| format!("'{topic}'")).collect::<Vec<_>>().join(", ");
+    // The state is reset first, so that "open" below is the new stream's.
     browser.eval(&format!(
-        "for (const box of document.querySelectorAll('.topic')) {{
+        "document.getElementById('events-state').textContent = 'connecting';
+         document.getElementById('events-token').value = '{token}';
+         document.getElementById('events-token').dispatchEvent(new Event('change'));
+         for (const box of document.querySelectorAll('.topic')) {{
              const tick = [{wanted}].includes(box.value);
              if (box.checked !== tick) box.click();
          }}
          'ticked'"
     ));
-    let url = format!(
+    let mut url = format!(
         "/events?{}",
         topics.iter().map(|topic| format!("topic={topic}")).collect::<Vec<_>>().join("&")
     );
+    if !token.is_empty() {
+        // The page shows the token as an ellipsis, never in full.
+        url.push_str("&authorization=…");
+    }
     browser.wait_until(
         Duration::from_secs(5),
         "the events stream follows the ticked topics",
@@ -126,6 +153,101 @@ fn two_tabs_of_the_demo_each_receive_and_publish() {
     assert!(answer.starts_with("401 "), "{answer}");
     assert_eq!(browser.eval("String(localStorage.length + sessionStorage.length)"), "0");
     assert_eq!(server.handle.live_streams(), 4, "two streams per tab");
+}
+
+/// A key of 48 bytes, as `openssl rand -base64 36` gives.
+const KEY: &str = "demo-page-key-of-forty-eight-bytes-0123456789ab";
+
+/// A token signed with [`KEY`] that reads the private events of `topic`.
+fn subscriber_token(topic: &str) -> String {
+    let request = ssed::TokenRequest {
+        subscribe: vec![topic.to_owned()],
+        publish: Vec::new(),
+        ttl: None,
+        auth: key_options(),
+    };
+    ssed::mint_token(&request).expect("mint a token")
+}
+
+#[test]
+fn a_private_event_reaches_only_the_tab_whose_token_reads_it() {
+    let server = start(|config| {
+        config.events.publish_token = Some(ssed::Secret(TOKEN.to_owned()));
+        config.auth = Some(key_options());
+    });
+    let reader = subscriber_token("users/42");
+    let Some(mut browser) = Browser::open(&server.url("/")) else { return };
+    support::eventually(Duration::from_secs(10), "the first tab's streams", || {
+        server.handle.live_streams() == 2
+    });
+    follow_with_token(&mut browser, &["users/42"], &reader);
+    let second = browser.open_tab(&server.url("/"));
+    support::eventually(Duration::from_secs(10), "both tabs' streams", || server.handle.live_streams() == 4);
+    follow(&mut browser, &["users/42"]);
+
+    // From the tab without a token: one private event, then a public one.
+    let answer = publish_from_page_as(&mut browser, "users/42", "", "for user 42 only", TOKEN, true);
+    assert!(answer.starts_with("200 "), "{answer}");
+    let answer = publish_from_page_as(&mut browser, "users/42", "", "for everyone", TOKEN, false);
+    assert!(answer.starts_with("200 "), "{answer}");
+    browser.wait_until(
+        Duration::from_secs(5),
+        "the public event in the tab without a token",
+        "document.getElementById('events-log').textContent.includes('for everyone')",
+    );
+    let log = events_log(&mut browser);
+    assert!(!log.contains("for user 42 only"), "a private event reached a stream without a token: {log}");
+    assert_eq!(number(&mut browser, "events-count"), 1, "{log}");
+
+    browser.use_tab(0);
+    browser.wait_until(
+        Duration::from_secs(5),
+        "both events in the tab with the token",
+        "Number(document.getElementById('events-count').textContent) === 2",
+    );
+    let log = events_log(&mut browser);
+    assert!(log.contains(": for user 42 only") && log.contains(": for everyone"), "{log}");
+
+    // The token went with the request only: it is in no storage, no
+    // cookie, and nowhere on the page but its (password) field.
+    for tab in [0, second] {
+        browser.use_tab(tab);
+        let stored = browser.eval(
+            "String(localStorage.length + sessionStorage.length) + ' ' + JSON.stringify(document.cookie)",
+        );
+        assert_eq!(stored, "0 \"\"", "tab {tab}");
+        let shown = browser.eval("document.body.innerText");
+        assert!(!shown.contains(&reader), "tab {tab} shows the token");
+    }
+    // Each change of topics or token replaced the tab's stream; the
+    // replaced ones are gone once the server read their FIN.
+    support::eventually(Duration::from_secs(5), "two streams per tab", || server.handle.live_streams() == 4);
+
+    // A token that does not verify is refused (401): the page says so and
+    // holds one stream fewer, instead of silently reading public events.
+    browser.use_tab(0);
+    browser.eval(
+        "document.getElementById('events-token').value = 'not.a.token';
+         document.getElementById('events-token').dispatchEvent(new Event('change'));
+         'changed'",
+    );
+    browser.wait_until(
+        Duration::from_secs(5),
+        "the refused token shown",
+        "document.getElementById('events-state').textContent === 'error: refused'",
+    );
+    support::eventually(Duration::from_secs(5), "three streams", || server.handle.live_streams() == 3);
+}
+
+/// [`KEY`], for the server and for minting.
+fn key_options() -> ssed::AuthOptions {
+    ssed::AuthOptions {
+        key: Some(ssed::KeySource::Environment(ssed::Secret(KEY.to_owned()))),
+        publisher_key: None,
+        subscriber_key: None,
+        previous_key: None,
+        anonymous: true,
+    }
 }
 
 #[test]
@@ -209,7 +331,12 @@ fn demo_page_screenshot() {
         return;
     }
     let readme = include_str!("../README.md");
-    let commands: Vec<&str> = readme.lines().filter_map(|line| line.strip_prefix("$ curl -X POST")).collect();
+    // Those with the publish token; the tokens section's need its key.
+    let commands: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.contains("Bearer s3cret"))
+        .filter_map(|line| line.strip_prefix("$ curl -X POST"))
+        .collect();
     assert!(commands.len() >= 2, "README's publish commands");
     for command in commands {
         let command = format!("curl -sS --max-time 5 -X POST{command}")

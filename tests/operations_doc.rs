@@ -243,3 +243,87 @@ fn sigterm_ends_the_process_at_once_and_logs_nothing() {
     // The client's stream ends (a browser then reconnects by itself).
     support::read_to_close(&mut stream);
 }
+
+/// A token signed with `key`, with these claims, valid for an hour.
+fn token(key: &str, subscribe: &[&str], publish: &[&str]) -> String {
+    let request = ssed::TokenRequest {
+        subscribe: subscribe.iter().map(|selector| (*selector).to_owned()).collect(),
+        publish: publish.iter().map(|selector| (*selector).to_owned()).collect(),
+        ttl: Some(std::time::Duration::from_secs(3600)),
+        auth: ssed::AuthOptions {
+            key: Some(ssed::KeySource::Environment(ssed::Secret(key.to_owned()))),
+            publisher_key: None,
+            subscriber_key: None,
+            previous_key: None,
+            anonymous: true,
+        },
+    };
+    ssed::mint_token(&request).expect("mint a token")
+}
+
+#[test]
+fn the_log_never_holds_a_token_or_the_key() {
+    let section = OPERATIONS.split("## Who may read what: the threat model").nth(1).expect("the section");
+    assert!(section.contains("Never a token or a key"), "the section says what is logged");
+    let key = "the-log-test-key-of-forty-eight-bytes-0123456789";
+    let reader = token(key, &["users/42"], &[]);
+    let publisher = token(key, &[], &["users/{id}"]);
+    // The same token with its signature's last character changed.
+    let forged = format!("{}{}", &reader[..reader.len() - 1], if reader.ends_with('A') { 'B' } else { 'A' });
+    let mut command = std::process::Command::new(support::SSED);
+    command.args(["--addr", "127.0.0.1:0"]).env("SSED_JWT_KEY", key);
+    let server = support::run_command(command);
+    let mut printed = vec![server.banner.clone()];
+    printed.extend(server.before_banner.iter().cloned());
+
+    let mut streams = Vec::new();
+    for token in [&reader, &forged] {
+        for (query, header) in [
+            (String::new(), format!("Authorization: Bearer {token}\r\n")),
+            (format!("&authorization={token}"), String::new()),
+            (String::new(), format!("Cookie: theme=dark; mercureAuthorization={token}\r\n")),
+        ] {
+            let mut stream = support::connect(server.addr);
+            let request = format!("GET /events?topic=users/42{query} HTTP/1.1\r\nHost: t\r\n{header}\r\n");
+            std::io::Write::write_all(&mut stream, request.as_bytes()).expect("send");
+            let answer = support::read_until(&mut stream, "\n", 1);
+            let wanted = if token == &reader { "HTTP/1.1 200" } else { "HTTP/1.1 401" };
+            assert!(answer.starts_with(wanted), "{query}{header}: {answer}");
+            streams.push(stream);
+        }
+    }
+    for topic in ["users/42&private", "admin/log"] {
+        let answer = support::publish(server.addr, &publisher, &format!("?topic={topic}"), "hello");
+        assert_eq!(answer.is_ok(), topic.starts_with("users/"), "{topic}: {answer:?}");
+    }
+    drop(streams);
+    // Every request has its line once the publishes' and the streams' are there.
+    let mut ends = 0;
+    while ends < 3 + 2 {
+        let line = server.stderr.recv_timeout(support::IO_TIMEOUT).expect("a log line");
+        ends += usize::from(line.contains(" left after ") || line.contains("POST /publish ->"));
+        printed.push(line);
+    }
+    let refusals = printed.iter().filter(|line| line.contains("-> 401 invalid token")).count();
+    assert_eq!(refusals, 3, "{printed:#?}");
+    for line in &printed {
+        for secret in [key, &reader, &forged, &publisher] {
+            // Any of a token's three parts, the signature above all.
+            for part in secret.split('.') {
+                assert!(!line.contains(part), "logged a secret: {line}");
+            }
+        }
+    }
+
+    // A key refused at start is named, never shown.
+    let short_key = "a-key-of-twenty-six-bytes!";
+    let refused = std::process::Command::new(support::SSED)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("SSED_JWT_KEY", short_key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ssed");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("26 bytes") && !said.contains(short_key), "{said}");
+}

@@ -4,6 +4,7 @@ mod support;
 
 use std::io::Write;
 use std::net::Shutdown;
+use std::time::Duration;
 
 use support::{read_to_close, read_until, start};
 
@@ -202,4 +203,145 @@ fn readme_topics_transcript_is_what_curl_and_the_server_do() {
         let after = String::from_utf8_lossy(&after[..read]);
         assert!(!after.contains("not for you"), "{after}");
     }
+}
+
+/// The ```text blocks between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+fn readme_blocks(name: &str) -> Vec<&'static str> {
+    let readme = include_str!("../README.md");
+    let start_at = readme.find(&format!("<!-- {name}:start -->")).expect("start marker");
+    let end_at = readme.find(&format!("<!-- {name}:end -->")).expect("end marker");
+    readme[start_at..end_at]
+        .split("```text\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or(""))
+        .collect()
+}
+
+/// `NAME` of a shell line `NAME=…` or `export NAME=…`.
+fn assigned_name(command: &str) -> Option<&str> {
+    let (name, _) = command.strip_prefix("export ").unwrap_or(command).split_once('=')?;
+    name.bytes().all(|byte| byte.is_ascii_uppercase() || byte == b'_').then_some(name)
+}
+
+/// A `curl -N` of the transcript, running until the test ends.
+struct Following {
+    curl: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Following {
+    /// What it received, keep-alive comments aside, once it holds as many
+    /// lines as `shown`, or what it holds after 5 s.
+    fn received_like(&self, shown: &str) -> String {
+        let wanted = shown.lines().filter(|line| !line.is_empty()).count();
+        let deadline = std::time::Instant::now() + support::IO_TIMEOUT;
+        let mut received = Vec::new();
+        while received.iter().filter(|line: &&String| !line.is_empty()).count() < wanted {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else { break };
+            if line.starts_with(':') {
+                continue; // a keep-alive, and the blank line after it comes next
+            }
+            received.push(line);
+        }
+        let text = received.join("\n");
+        // A keep-alive leaves its blank line: blank lines come in ones.
+        let mut text = text.replace("\n\n\n", "\n\n");
+        while text.contains("\n\n\n") {
+            text = text.replace("\n\n\n", "\n\n");
+        }
+        text.trim_start_matches('\n').to_owned() + "\n\n"
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        // curl was exec'd in its own process group, started here.
+        support::kill_process_group(&mut self.curl);
+    }
+}
+
+/// Puts `<date>` in a `Date:` header line.
+fn mask_date(text: &str) -> String {
+    text.lines()
+        .map(|line| if line.starts_with("Date: ") { "Date: <date>" } else { line })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn readme_tokens_transcript_is_what_ssed_token_curl_and_the_server_do() {
+    use std::os::unix::process::CommandExt;
+    if !support::have_program("curl", "--version") || !support::have_program("openssl", "version") {
+        return;
+    }
+    let blocks = readme_blocks("tokens");
+    let [commands, with_token, without_token] = blocks[..] else { panic!("three blocks: {blocks:?}") };
+    // `ssed` in the README is the binary this test run built.
+    let prelude = format!("ssed() {{ '{}' \"$@\"; }}; ", support::SSED);
+    let mut environment: Vec<(String, String)> = Vec::new();
+    let mut server: Option<support::Running> = None;
+    let mut following: Vec<Following> = Vec::new();
+    let mut lines = commands.lines().peekable();
+    while let Some(line) = lines.next() {
+        let command = line.strip_prefix("$ ").unwrap_or_else(|| panic!("not a command: {line}"));
+        let mut expected = Vec::new();
+        while let Some(answer) = lines.next_if(|next| !next.starts_with("$ ")) {
+            expected.push(answer);
+        }
+        let bash = |script: &str| {
+            std::process::Command::new("bash")
+                .args(["-c", &format!("{prelude}{script}")])
+                .envs(environment.iter().map(|(name, value)| (name, value)))
+                .output()
+                .expect("run bash")
+        };
+        if command == "ssed &" {
+            let mut ssed = std::process::Command::new(support::SSED);
+            ssed.args(["--addr", "127.0.0.1:0"]).envs(environment.iter().map(|(name, value)| (name, value)));
+            server = Some(support::run_command(ssed));
+            continue;
+        }
+        if let Some(name) = assigned_name(command) {
+            let output = bash(&format!("{command}; printf %s \"${name}\""));
+            assert!(output.status.success(), "{command}: {output:?}");
+            let value = String::from_utf8(output.stdout).expect("UTF-8");
+            assert!(!value.is_empty(), "{command} set nothing");
+            environment.push((name.to_owned(), value));
+            continue;
+        }
+        let addr = server.as_ref().expect("ssed started before curl").addr;
+        let command = command.replace("127.0.0.1:8080", &addr.to_string());
+        if let Some(rest) = command.strip_prefix("curl -N ") {
+            let mut curl = std::process::Command::new("bash");
+            curl.args(["-c", &format!("exec curl -sS -N --max-time 30 {rest}")])
+                .envs(environment.iter().map(|(name, value)| (name, value)))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .process_group(0);
+            let mut curl = curl.spawn().expect("start curl");
+            let lines = support::lines_of(curl.stdout.take().expect("piped stdout"));
+            following.push(Following { curl, lines });
+            // Subscribed once the server counts it: then no publish can pass it by.
+            let streams = following.len();
+            support::eventually(Duration::from_secs(5), "curl -N subscribed", || {
+                let metrics = support::exchange_addr(addr, &support::get("/metrics"));
+                metrics.contains(&format!("\nssed_streams_live {streams}\n"))
+            });
+            continue;
+        }
+        let output = bash(&command.replacen("curl ", "curl -sS --max-time 5 ", 1));
+        assert!(output.status.success(), "{command}: {output:?}");
+        let answer = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+        assert_eq!(
+            mask_ids(&mask_date(answer.trim_end())),
+            mask_ids(&mask_date(&expected.join("\n"))),
+            "{command}"
+        );
+    }
+    let [reader, anonymous] = &following[..] else { panic!("two curl -N in the transcript") };
+    assert_eq!(mask_ids(&reader.received_like(with_token)), mask_ids(with_token));
+    // Events arrive in publish order: had the private one reached this
+    // stream, it would stand before the public one.
+    assert_eq!(mask_ids(&anonymous.received_like(without_token)), mask_ids(without_token));
 }

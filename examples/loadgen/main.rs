@@ -12,6 +12,7 @@
 //! time, and only loopback addresses are accepted as targets.
 
 mod measure;
+mod open;
 mod options;
 mod publish;
 mod stream;
@@ -40,6 +41,9 @@ fn main() {
     }
     if std::env::args().nth(1).as_deref() == Some("--publish-for") {
         return measure_publishing();
+    }
+    if std::env::args().nth(1).as_deref() == Some("--open") {
+        return open::measure_opening();
     }
     let options = match parse_options() {
         Ok(options) => Arc::new(options),

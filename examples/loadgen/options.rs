@@ -9,6 +9,8 @@ usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
        loadgen --publish-for SECONDS --url http://127.0.0.1:PORT/publish --token T [--publish-keep-alive]
                                                     (one publish after another: events/s; each on
                                                     its own connection, or all on one kept open)
+       loadgen --open N --url http://127.0.0.1:PORT/events [--bearer T] [--pid PID]
+                                                    (N streams opened one after another: µs each)
   --streams N        streams to hold [1000]
   --ramp N           new connections per second [2000]
   --hold SECONDS     how long to hold them all, after the ramp [20]
