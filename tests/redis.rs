@@ -39,16 +39,81 @@ impl Redis {
             .map(|dir| dir.join(&found))
             .find(|candidate| candidate.is_file())
             .map_or(found, |path| path.to_string_lossy().into_owned());
-        let port =
-            TcpListener::bind("127.0.0.1:0").and_then(|probe| probe.local_addr()).expect("free port").port();
         let dir = std::env::temp_dir().join(format!("ssed-redis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("redis dir");
         let args: Vec<String> = extra.iter().map(|arg| (*arg).to_owned()).collect();
-        let child = Redis::spawn(&program, port, &dir, &args);
-        let redis = Redis { child, program, port, dir, args };
-        redis.wait_ready();
-        Some(redis)
+        // A port below the kernel's ephemeral range, which no outgoing
+        // connection takes while we start redis-server; if another program
+        // holds it, redis-server exits and the next port is tried.
+        for attempt in 0..20u16 {
+            let seed =
+                name.bytes().fold(std::process::id(), |hash, byte| hash.wrapping_mul(31) ^ u32::from(byte));
+            let port = 20_000 + ((seed as u16 % 5_000) * 2 + attempt * 997) % 12_000;
+            let mut child = Redis::spawn(&program, port, &dir, &args);
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if !matches!(child.try_wait(), Ok(None)) {
+                    break; // it could not bind: another port
+                }
+                let ours = match Redis::is_process(port, child.id()) {
+                    Some(ours) => ours,
+                    // A password hides INFO: ours if it still runs once
+                    // another's would have made it give up the port.
+                    None => {
+                        std::thread::sleep(Duration::from_millis(100));
+                        matches!(child.try_wait(), Ok(None))
+                    }
+                };
+                if ours {
+                    return Some(Redis { child, program, port, dir, args });
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if matches!(child.try_wait(), Ok(None)) && support::is_ours(&child, &program) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start on any of 20 ports");
+    }
+
+    /// Whether the Redis on `port` is process `pid` (`INFO server` says),
+    /// not another test's that took the port first.
+    /// `None`: it answers, but wants a password first.
+    fn is_process(port: u16, pid: u32) -> Option<bool> {
+        let Ok(mut socket) = TcpStream::connect(("127.0.0.1", port)) else { return Some(false) };
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+        if socket.write_all(b"INFO server\r\n").is_err() {
+            return Some(false);
+        }
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let needle = format!("process_id:{pid}\r\n");
+        while let Ok(read @ 1..) = socket.read(&mut chunk) {
+            answer.extend_from_slice(&chunk[..read]);
+            let text = String::from_utf8_lossy(&answer);
+            if text.starts_with("-NOAUTH") {
+                return None;
+            }
+            if text.contains(&needle) {
+                return Some(true);
+            }
+            if text.contains("process_id:") && text.contains("\r\n\r\n") {
+                return Some(false);
+            }
+        }
+        Some(false)
+    }
+
+    /// Whether a Redis answers PING on `port`.
+    fn answers(port: u16) -> bool {
+        TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut socket| {
+            let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+            let mut answer = [0u8; 16];
+            socket.write_all(b"PING\r\n").is_ok()
+                && socket.read(&mut answer).is_ok_and(|read| read > 0 && matches!(answer[0], b'+' | b'-'))
+        })
     }
 
     fn spawn(program: &str, port: u16, dir: &PathBuf, args: &[String]) -> Child {
@@ -65,14 +130,7 @@ impl Redis {
     }
 
     fn wait_ready(&self) {
-        support::eventually(Duration::from_secs(10), "redis-server answering", || {
-            TcpStream::connect(("127.0.0.1", self.port)).is_ok_and(|mut socket| {
-                let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
-                let mut answer = [0u8; 16];
-                socket.write_all(b"PING\r\n").is_ok()
-                    && socket.read(&mut answer).is_ok_and(|read| read > 0 && matches!(answer[0], b'+' | b'-'))
-            })
-        });
+        support::eventually(Duration::from_secs(10), "redis-server answering", || Redis::answers(self.port));
     }
 
     fn url(&self) -> String {
@@ -262,8 +320,8 @@ fn a_client_of_a_killed_instance_gets_what_it_missed_from_the_other_through_ngin
     let location = "location / {\n    proxy_pass http://ssed;\n}\n";
     let (_nginx, proxy) = support::nginx::start_nginx(&nginx_program, &upstream, location);
     // Find which instance the balancer sends this client to, and publish there.
+    // Open means registered: the opening comes after the hub took the stream.
     let mut client = Client::open(proxy, "/events?topic=lb", None);
-    wait_for_streams(&[a.addr, b.addr], 2);
     let first = publish(a.addr, "?topic=lb", "before").expect("publish");
     assert_eq!(client.until("before"), [(first.clone(), "before".to_owned())]);
     // Kill A: whichever instance the client was on, A is gone; the next
@@ -753,7 +811,11 @@ fn a_key_that_is_not_a_stream_costs_few_reconnects_and_one_log_line() {
     std::thread::sleep(Duration::from_secs(6));
     let reconnects = metric_of(server.addr, "ssed_redis_reconnects_total");
     assert!(reconnects <= 8, "{reconnects} reconnects in 6 s");
-    let lines: Vec<String> = server.stderr.try_iter().filter(|line| line.contains("redis")).collect();
+    // The reader may log before the start line does: both count.
+    let lines: Vec<String> = (server.before_banner.iter().cloned())
+        .chain(server.stderr.try_iter())
+        .filter(|line| line.contains("redis") && !line.contains("listening on"))
+        .collect();
     assert!(lines.len() <= 2, "{} lines: {lines:?}", lines.len());
     assert!(lines.iter().any(|line| line.contains("WRONGTYPE")), "the cause unnamed: {lines:?}");
     let health = health_of(server.addr);
@@ -874,6 +936,11 @@ fn mercure_updates_published_on_one_instance_replay_exactly_on_another() {
     assert_eq!(seen_on_b, seen_on_a, "live on the other instance");
     // A third instance, started after, replays from Redis by the publisher's id.
     let c = ssed(&redis.url(), &[&key_flag]);
+    // Its reader fills its memory from Redis just after it starts.
+    support::eventually(Duration::from_secs(5), "C's memory filled from Redis", || {
+        let probe = Stream::open(c.addr, &target(&["*"], ""), &format!("{reader}Last-Event-ID: first\r\n"));
+        probe.header("last-event-id") == Some("first")
+    });
     let mut replay = Stream::open(c.addr, &target(&["*"], ""), &format!("{reader}Last-Event-ID: first\r\n"));
     assert_eq!(replay.header("last-event-id"), Some("first"));
     let replayed: Vec<Block> = (1..updates.len()).map(|_| replay.next()).collect();
