@@ -39,7 +39,8 @@ use std::time::Instant;
 
 use super::kept_open::{keeps_connection_open, why_no_next_request, RequestNumber};
 use super::short_answers::answer;
-use super::stream_start::{prepare_stream, serve_stream, Stream};
+use super::stream_start::{serve_stream, Stream};
+use super::subscriptions::prepare_stream;
 use crate::auth::Auth;
 use crate::conn::read_head::{
     read_next_request_head, read_request_head, HeadError, NextHeadError, NextHeadWaits,

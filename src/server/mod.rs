@@ -17,6 +17,7 @@ mod refuse;
 mod short_answers;
 mod status;
 mod stream_start;
+mod subscriptions;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
