@@ -105,10 +105,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, env: &Environment) ->
         anonymous: true,
     };
     while let Some(arg) = args.next() {
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
-            _ => (arg, None),
-        };
+        let (flag, inline_value) = split_flag(arg);
         let mut value = || take_value(&flag, &inline_value, &mut args);
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
@@ -293,6 +290,14 @@ impl Environment {
 /// looks like a flag. Then the value was left out (`--publish-token
 /// --quiet`), and taking the flag as the value would lose it silently; a
 /// value that does start with `--` can still be given as `--flag=--value`.
+/// `--flag=value` as the flag and its value; any other word as itself.
+pub(super) fn split_flag(arg: String) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+        _ => (arg, None),
+    }
+}
+
 pub(super) fn take_value<I: Iterator<Item = String>>(
     flag: &str,
     inline_value: &Option<String>,

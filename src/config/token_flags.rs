@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::flags::take_value;
+use super::flags::{split_flag, take_value};
 use super::{ArgError, AuthOptions, Environment, KeySource, Secret};
 
 /// `ssed token --subscribe SEL… --publish SEL… --ttl 1h`: what to put in a
@@ -45,10 +45,7 @@ pub(super) fn parse_token_args(
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
-            _ => (arg, None),
-        };
+        let (flag, inline_value) = split_flag(arg);
         let mut value = || take_value(&flag, &inline_value, &mut args);
         match flag.as_str() {
             "--subscribe" => request.subscribe.push(value()?),

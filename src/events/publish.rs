@@ -278,15 +278,9 @@ fn publish_request(
     body_was_read: &mut bool,
 ) -> Result<EventId, Failure> {
     let config = &shared.config;
-    let publisher = authenticate(request, config, auth)?;
-    let Some(length) = request.content_length() else {
-        return Err(PublishRefusal::LengthRequired.into());
-    };
     // Every byte costs at least one byte as sent, so this refuses early
     // what the hub would refuse after reading it.
-    if length > config.events.max_event_bytes as u64 {
-        return Err(PublishRefusal::TooLarge { bytes: length, limit: config.events.max_event_bytes }.into());
-    }
+    let (publisher, length) = admit(request, config, auth, config.events.max_event_bytes)?;
     let event = event_name(request)?;
     let topic = publish_topic(request.query()).map_err(PublishRefusal::BadTopic)?;
     // Mercure rule 18: a token's publish selectors must match the topic.
@@ -316,14 +310,8 @@ fn publish_update(
     body_was_read: &mut bool,
 ) -> Result<String, Failure> {
     let config = &shared.config;
-    let publisher = authenticate(request, config, auth)?;
-    let Some(length) = request.content_length() else {
-        return Err(PublishRefusal::LengthRequired.into());
-    };
     let limit = config.events.max_event_bytes.saturating_mul(3).saturating_add(16 * 1024);
-    if length > limit as u64 {
-        return Err(PublishRefusal::TooLarge { bytes: length, limit }.into());
-    }
+    let (publisher, length) = admit(request, config, auth, limit)?;
     let body = receive_body(socket, request, already_read, length, shared)?;
     *body_was_read = true;
     let update = parse_update(&body, config.events.max_topics).map_err(PublishRefusal::BadUpdate)?;
@@ -377,6 +365,20 @@ fn receive_body(
         shared.metrics.sent_bytes(25);
     }
     read_body(socket, already_read, length as usize, shared)
+}
+
+/// The checks before a publish's body is read, in the order of their
+/// statuses: who publishes (401), a `Content-Length` (411) of at most
+/// `limit` bytes (413). Who, and the length.
+fn admit(request: &Request, config: &Config, auth: &Auth, limit: usize) -> Result<(Publisher, u64), Failure> {
+    let publisher = authenticate(request, config, auth)?;
+    let Some(length) = request.content_length() else {
+        return Err(PublishRefusal::LengthRequired.into());
+    };
+    if length > limit as u64 {
+        return Err(PublishRefusal::TooLarge { bytes: length, limit }.into());
+    }
+    Ok((publisher, length))
 }
 
 /// Who is publishing, once let in.
