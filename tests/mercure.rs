@@ -244,7 +244,7 @@ fn rule_6_ids_verbatim_or_made_by_the_hub_and_every_event_carries_one() {
     let answer = exchange(
         &server,
         format!(
-            "POST /publish?topic=plain HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\nContent-Length: 2\r\n\r\nhi",
+            "POST /publish?topic=plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {}\r\nContent-Length: 2\r\n\r\nhi",
             publisher(r#""*""#)
         )
         .as_bytes(),
@@ -915,7 +915,7 @@ fn one_hub_behind_events_and_the_mercure_endpoint() {
     let mut events = support::subscribe(&server, "/events?topic=rooms/a", "");
     let answer = exchange(
         &server,
-        format!("POST /publish?topic=rooms/a HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nContent-Length: 9\r\n\r\nfrom-ssed").as_bytes(),
+        format!("POST /publish?topic=rooms/a HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: 9\r\n\r\nfrom-ssed").as_bytes(),
     );
     assert_eq!(status_of(&answer), 200, "{answer}");
     let id = answer.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_owned()).expect("an id");
