@@ -92,7 +92,7 @@ impl Inner {
     /// every topic and of matching selectors, a private one only to those
     /// whose token may read it: each push wakes that one thread, and
     /// nobody else's wakes.
-    fn deliver(&mut self, id: EventId, event: &Entry, frame: Arc<[u8]>) {
+    fn deliver(&mut self, id: EventId, event: &NewEvent<'_>, frame: Arc<[u8]>) {
         let position = self.next_position;
         self.next_position += 1;
         if self.history.len() == self.capacity {
@@ -100,7 +100,7 @@ impl Inner {
                 self.evicted_through = Some(evicted.id);
             }
         }
-        let topics: Arc<[Arc<str>]> = event.topics.iter().cloned().collect();
+        let topics: Arc<[Arc<str>]> = event.topics.iter().map(|&topic| Arc::from(topic)).collect();
         let mut pushed = 0;
         self.followers.for_each_target(&topics, event.private, |mailbox| {
             mailbox.push(position, id, Arc::clone(&frame));
@@ -108,23 +108,24 @@ impl Inner {
         });
         self.deliveries += pushed;
         self.last_id = Some(id);
-        let label = event.label.as_deref().map(Arc::from);
+        let label = event.label.map(Arc::from);
         self.history.push_back(Retained { position, id, label, topics, private: event.private, frame });
     }
 }
 
 /// One event as it goes out: `id:` (its label, else `RUN-SEQ`), `event:`,
 /// `retry:` when it has one of its own, `data:` lines.
-fn encode(id: EventId, entry: &Entry) -> Arc<[u8]> {
-    let id_text = match &entry.label {
-        Some(label) => label.clone(),
-        None => id.to_string(),
+fn encode(id: EventId, event: &NewEvent<'_>) -> Arc<[u8]> {
+    let id_text = match event.label {
+        Some(label) => std::borrow::Cow::Borrowed(label),
+        None => std::borrow::Cow::Owned(id.to_string()),
     };
     // Names and labels were checked when they were published (or stored).
-    let event = entry.event.as_deref().and_then(|name| SingleLine::new(name).ok());
-    let mut frame = Vec::with_capacity(entry.data.len() + id_text.len() + 32);
-    let retry = entry.retry.map(std::time::Duration::from_millis);
-    Event { retry, id: SingleLine::new(&id_text).ok(), event, data: &entry.data }.encode_into(&mut frame);
+    let name = event.event.and_then(|name| SingleLine::new(name).ok());
+    let mut frame = Vec::with_capacity(event.data.len() + id_text.len() + 32);
+    let retry = event.retry.map(std::time::Duration::from_millis);
+    Event { retry, id: SingleLine::new(&id_text).ok(), event: name, data: event.data }
+        .encode_into(&mut frame);
     frame.into()
 }
 
@@ -159,8 +160,10 @@ impl Hub {
         };
         let first = restored.events.first().map_or(restored.next_seq, |entry| entry.id.seq);
         for entry in restored.events {
-            let frame = encode(entry.id, &entry);
-            inner.deliver(entry.id, &entry, frame);
+            entry.with_view(|event| {
+                let frame = encode(entry.id, event);
+                inner.deliver(entry.id, event, frame);
+            });
         }
         // Events before what was restored are gone, as far as replay goes.
         inner.evicted_through = first.checked_sub(1).filter(|&seq| seq > 0).map(|seq| EventId { run, seq });
@@ -239,17 +242,10 @@ impl Hub {
         }
         inner.next_seq += 1;
         inner.published += 1;
-        let entry = Entry {
-            id,
-            topics: new.topics.iter().map(|&topic| Arc::from(topic)).collect(),
-            event: new.event.map(str::to_owned),
-            data: new.data.to_owned(),
-            private: new.private,
-            label: new.label.map(str::to_owned),
-            retry: new.retry,
-        };
-        let frame = encode(id, &entry);
-        inner.deliver(id, &entry, frame);
+        // Encoded from the publisher's own bytes: the data is copied once,
+        // into the frame.
+        let frame = encode(id, new);
+        inner.deliver(id, new, frame);
         Ok(id)
     }
 
@@ -261,8 +257,10 @@ impl Hub {
         if inner.last_id.is_some_and(|last| entry.id <= last) {
             return;
         }
-        let frame = encode(entry.id, &entry);
-        inner.deliver(entry.id, &entry, frame);
+        entry.with_view(|event| {
+            let frame = encode(entry.id, event);
+            inner.deliver(entry.id, event, frame);
+        });
     }
 
     /// The newest id delivered, if any.

@@ -98,6 +98,20 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Calls `f` with this entry as the event the hub publishes and
+    /// encodes, borrowed.
+    pub(crate) fn with_view<R>(&self, f: impl FnOnce(&NewEvent<'_>) -> R) -> R {
+        let topics: Vec<&str> = self.topics.iter().map(|topic| &**topic).collect();
+        f(&NewEvent {
+            topics: &topics,
+            event: self.event.as_deref(),
+            data: &self.data,
+            private: self.private,
+            label: self.label.as_deref(),
+            retry: self.retry,
+        })
+    }
+
     /// A plain event of one topic.
     #[cfg(test)]
     pub(crate) fn plain(

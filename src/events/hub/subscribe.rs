@@ -189,7 +189,7 @@ impl Hub {
                     })
                     // Not from this server's order: position 0 never makes
                     // an inbox look behind.
-                    .map(|entry| (0, encode(entry.id, &entry)))
+                    .map(|entry| (0, entry.with_view(|event| encode(entry.id, event))))
                     .collect();
                 Replay { frames, missed: trimmed, found }
             }
