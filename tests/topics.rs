@@ -85,10 +85,12 @@ fn a_publish_wakes_only_the_streams_of_its_topic() {
         // One at a time, so each publish finds the thread asleep again.
         assert_eq!(target.data(1), [n.to_string()]);
     }
-    // 50 deliveries, to the one stream of t7, and 50 wake-ups: not 50 × 200.
+    // 50 deliveries, to the one stream of t7: not 50 × 200. And the
+    // publisher wrote each to that idle stream's socket itself, so its
+    // thread slept on (one wake-up a publish before direct writes).
     assert_eq!(metric(&server, "ssed_deliveries_total"), 50);
     let wakeups = metric(&server, "ssed_publish_wakeups_total");
-    assert!((45..=50).contains(&wakeups), "{wakeups} wake-ups for 50 publishes to one stream's topic");
+    assert!(wakeups <= 5, "{wakeups} wake-ups for 50 publishes to one stream's topic");
 }
 
 #[test]

@@ -12,13 +12,17 @@
 //! : keep-alive\n\n                               after --keep-alive (--interval) without an event
 //! ```
 //!
-//! The frames come encoded from the hub, through this stream's own inbox;
-//! this loop only writes them. The plain ping loop lives in `pings.rs`;
-//! this one differs in where frames come from and in how it waits (on its
-//! inbox, not on the socket).
+//! The frames come encoded from the hub. Once the opening and the replay
+//! are out, this stream lends its socket to its inbox: while it waits, a
+//! publisher writes each live frame straight to the socket (non-blocking)
+//! and this thread sleeps on; it wakes only for what would have blocked,
+//! for a keep-alive, or for the end (hub/mailbox.rs). The plain ping loop
+//! lives in `pings.rs`; this one differs in where frames come from and in
+//! how it waits (on its inbox, not on the socket).
 
 use std::io::Write;
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
@@ -26,7 +30,7 @@ use std::collections::VecDeque;
 use crate::auth::{now_seconds, Reader};
 use crate::conn::socket::check_peer;
 use crate::conn::stream_head::stream_head_of_kind;
-use crate::events::hub::{Delivery, Found, Hub, Interest, Mailbox, Queued};
+use crate::events::hub::{Delivery, Found, Hub, Interest, Mailbox, Queued, Sink, Tally};
 use crate::ops::shared::Shared;
 use crate::proto::close::CloseReason;
 use crate::proto::mercure::last_event_id::last_event_id_header;
@@ -71,9 +75,9 @@ pub(crate) struct Subscription<'a> {
 // stack of both stream loops (BENCHMARKS.md, memory per stream).
 #[inline(never)]
 pub(crate) fn serve_events(
-    mut socket: &TcpStream,
+    socket: &Arc<TcpStream>,
     subscription: Subscription<'_>,
-    shared: &Shared,
+    shared: &Arc<Shared>,
     hub: &Hub,
     cors: Cors<'_>,
     buffer: Vec<u8>,
@@ -101,14 +105,14 @@ pub(crate) fn serve_events(
         Event { retry: None, id: None, event: Some(MISSED), data: lost_after }.encode_into(&mut opening);
         sent += 1;
     }
-    if let Err(error) = socket.write_all(&opening) {
+    if let Err(error) = (&**socket).write_all(&opening) {
         return (CloseReason::from_write_error(&error), 0);
     }
     shared.metrics.sent_bytes(opening.len());
     shared.metrics.sent_events(sent);
     drop(opening);
     let mut frames: VecDeque<Queued> = replay.frames.into();
-    let replayed = match write_frames(socket, &mut frames, shared) {
+    let replayed = match write_frames(socket, &mut frames, 0, shared) {
         Ok(written) => written,
         Err((reason, written)) => return (reason, sent + written),
     };
@@ -117,8 +121,21 @@ pub(crate) fn serve_events(
         Endpoint::Mercure => shared.config.timeouts.mercure_heartbeat,
     };
     let waits = Waits { keep_alive, ends_at };
-    let (reason, live_events) = event_loop(socket, &subscription.mailbox, frames, shared, waits);
-    (reason, sent + replayed + live_events)
+    // From here on, publishers may write to the socket while this thread
+    // waits; it is taken back before the stream ends.
+    let mailbox = &subscription.mailbox;
+    mailbox.attach(Sink { socket: Arc::clone(socket), tally: Arc::clone(shared) as Arc<dyn Tally> });
+    let (reason, live_events) = event_loop(socket, mailbox, frames, shared, waits);
+    let written_by_publishers = mailbox.detach();
+    (reason, sent + replayed + live_events + written_by_publishers)
+}
+
+/// Frames a publisher wrote count where the thread's own do.
+impl Tally for Shared {
+    fn written(&self, bytes: usize, events: u64) {
+        self.metrics.sent_bytes(bytes);
+        self.metrics.sent_events(events);
+    }
 }
 
 /// How long a stream waits: a keep-alive after this long without an
@@ -128,29 +145,33 @@ struct Waits {
     ends_at: Option<Instant>,
 }
 
-/// Writes and empties `frames`; returns how many were written, or why the
-/// stream ended and how many had been written by then.
+/// Writes and empties `frames`, the first from byte `front_written` on (a
+/// publisher wrote the bytes before); returns how many were written, or
+/// why the stream ended and how many had been written by then.
 fn write_frames(
     mut socket: &TcpStream,
     frames: &mut VecDeque<Queued>,
+    mut front_written: usize,
     shared: &Shared,
 ) -> Result<u64, (CloseReason, u64)> {
     let mut written = 0;
     while let Some((_, frame)) = frames.pop_front() {
-        if let Err(error) = socket.write_all(&frame) {
+        let rest = frame.get(front_written..).unwrap_or_default();
+        front_written = 0;
+        if let Err(error) = socket.write_all(rest) {
             frames.clear();
             return Err((CloseReason::from_write_error(&error), written));
         }
-        shared.metrics.sent_bytes(frame.len());
+        shared.metrics.sent_bytes(rest.len());
         shared.metrics.sent_events(1);
         written += 1;
     }
     Ok(written)
 }
 
-/// Writes frames from the stream's inbox as they come, a keep-alive
-/// comment when none came for an interval. `frames` is an empty queue to
-/// swap with the inbox's.
+/// Writes what publishers could not write without waiting, as it comes,
+/// and a keep-alive comment when no frame went out for an interval.
+/// `frames` is an empty queue to swap with the inbox's.
 fn event_loop(
     mut socket: &TcpStream,
     mailbox: &Mailbox,
@@ -172,19 +193,28 @@ fn event_loop(
         }
         let wake_at = ends_at.map_or(keep_alive_at, |end| end.min(keep_alive_at));
         match mailbox.take(&mut frames, wake_at) {
-            Delivery::Frames { woken } => {
+            Delivery::Frames { woken, front_written } => {
                 if woken {
                     shared.metrics.woken_by_publish();
                 }
-                match write_frames(socket, &mut frames, shared) {
+                match write_frames(socket, &mut frames, front_written, shared) {
                     Ok(written) => sent += written,
                     Err((reason, written)) => return (reason, sent + written),
                 }
                 keep_alive_at = Instant::now() + interval;
             }
             Delivery::FellBehind => return (CloseReason::FellBehind, sent),
+            Delivery::WriteFailed(kind) => return (CloseReason::from_write_error(&kind.into()), sent),
             Delivery::ShuttingDown => return (CloseReason::ServerShutdown, sent),
             Delivery::TimedOut if Instant::now() < keep_alive_at => {}
+            // A publisher wrote a frame since: the keep-alive counts from it.
+            Delivery::TimedOut
+                if mailbox.last_written().is_some_and(|last| last + interval > keep_alive_at) =>
+            {
+                keep_alive_at = mailbox.last_written().map_or(keep_alive_at, |last| last + interval);
+            }
+            // Frames are queued (or the stream ends): the next look tells.
+            Delivery::TimedOut if !mailbox.claim() => {}
             Delivery::TimedOut => {
                 // Waiting on the inbox, not the socket, so look for a departed
                 // client here; the write below would notice only the second time.

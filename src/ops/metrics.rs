@@ -187,7 +187,7 @@ impl Metrics {
         family(
             "ssed_publish_wakeups_total",
             "counter",
-            "Sleeping /events threads woken by a publish for their topics.",
+            "Sleeping /events threads woken by a publish for their topics (a frame their socket could not take at once).",
             &one(read(&self.woken_by_publish)),
         );
         let errors: Vec<_> = ERROR_STATUSES

@@ -35,6 +35,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::kept_open::{keeps_connection_open, why_no_next_request, RequestNumber};
@@ -59,8 +60,14 @@ use crate::proto::routes::{route, Resource, Route};
 /// against `--max-clients` + `--max-pending`, for its whole life however
 /// many requests it carries; `hub` and `auth` are for the requests that
 /// publish or subscribe.
-pub(crate) fn serve(socket: &TcpStream, peer: SocketAddr, place: ConnectionPlace, hub: &Hub, auth: &Auth) {
-    let shared = &*place.shared;
+pub(crate) fn serve(
+    socket: &Arc<TcpStream>,
+    peer: SocketAddr,
+    place: ConnectionPlace,
+    hub: &Hub,
+    auth: &Auth,
+) {
+    let shared = &place.shared;
     // A client that stops reading must not pin this thread forever.
     let _ = socket.set_write_timeout(Some(shared.config.timeouts.write_timeout));
     // Frames are small and must leave at once, not wait for an ACK.

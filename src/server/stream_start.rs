@@ -8,6 +8,7 @@
 //! ```
 
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::connection::Who;
@@ -46,8 +47,8 @@ pub(super) struct Stream<'a> {
 // stack of both stream loops (BENCHMARKS.md, memory per stream).
 #[inline(never)]
 pub(super) fn serve_stream(
-    socket: &TcpStream,
-    shared: &Shared,
+    socket: &Arc<TcpStream>,
+    shared: &Arc<Shared>,
     hub: &Hub,
     stream: Stream<'_>,
     who: &Who,

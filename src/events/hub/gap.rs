@@ -17,6 +17,7 @@
 //! from the shared stream, which says `missed` too.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::{EventId, Hub};
 use crate::proto::sse::{Event, SingleLine};
@@ -38,8 +39,9 @@ impl Hub {
         let position = inner.next_position;
         inner.next_position += 1;
         // Each inbox once, however many topics its stream follows.
+        let now = Instant::now();
         for mailbox in inner.followers.all_mailboxes() {
-            mailbox.push(position, told_unless_had, Arc::clone(&frame));
+            mailbox.push(position, told_unless_had, Arc::clone(&frame), now);
         }
         inner.history.clear();
     }

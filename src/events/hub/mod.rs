@@ -6,8 +6,9 @@
 //!   (Rust, stdin,          │              seq 38  room/a  Arc<[u8]> "id: …-38\ndata: …\n\n"
 //!    POST /publish)        │              seq 39  room/b  …
 //!                          └─► the inboxes subscribed to the event's topic, and
-//!                              those subscribed to every topic: push the Arc, wake
-//!                              that one thread (hub/mailbox.rs). No one else wakes.
+//!                              those subscribed to every topic: a non-blocking write
+//!                              to that stream's socket, or, when it would block,
+//!                              queue the Arc and wake that one thread (hub/mailbox.rs).
 //! ```
 //!
 //! Ids are `RUN-SEQ`: `RUN` is the server's start time in milliseconds since
@@ -18,10 +19,14 @@
 //! keeps its `RUN-SEQ` as its place in the order.
 //!
 //! A publisher never waits for a client: under the hub's lock it appends one
-//! frame and pushes it into the inboxes of its subscribers, each behind its
-//! own short lock; streams write outside every lock. Subscribing takes the
-//! same lock, so a new stream's replay and its live frames meet with no gap
-//! and no duplicate.
+//! frame and hands it to the inboxes of its subscribers, each behind its
+//! own short lock, writing only to sockets that are non-blocking (a write
+//! takes what the socket's buffer has room for and returns); a stream's
+//! thread writes what would have blocked, outside every lock. The hub's
+//! lock is held for the whole fan-out, as one event loop would be busy
+//! for it: that is what keeps one order on every stream. Subscribing
+//! takes the same lock, so a new stream's replay and its live frames meet
+//! with no gap and no duplicate.
 
 mod followers;
 mod gap;
@@ -32,10 +37,10 @@ mod subscribe;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub(crate) use followers::Interest;
-pub(crate) use mailbox::{Delivery, Mailbox, Queued};
+pub(crate) use mailbox::{Delivery, Mailbox, Queued, Sink, Tally};
 pub use publisher::{EventId, PublishError, Publisher};
 pub(crate) use store::{Entry, NewEvent, Restored, Store, Upstream, UpstreamHealth};
 pub(crate) use subscribe::Found;
@@ -90,7 +95,8 @@ struct Inner {
 impl Inner {
     /// Retains an event and hands it to the inboxes of its topics, of
     /// every topic and of matching selectors, a private one only to those
-    /// whose token may read it: each push wakes that one thread, and
+    /// whose token may read it: each push writes to that stream's socket
+    /// (or, when it would block, queues and wakes that one thread), and
     /// nobody else's wakes.
     fn deliver(&mut self, id: EventId, event: &NewEvent<'_>, frame: Arc<[u8]>) {
         let position = self.next_position;
@@ -102,8 +108,9 @@ impl Inner {
         }
         let topics: Arc<[Arc<str>]> = event.topics.iter().map(|&topic| Arc::from(topic)).collect();
         let mut pushed = 0;
+        let now = Instant::now();
         self.followers.for_each_target(&topics, event.private, |mailbox| {
-            mailbox.push(position, id, Arc::clone(&frame));
+            mailbox.push(position, id, Arc::clone(&frame), now);
             pushed += 1;
         });
         self.deliveries += pushed;

@@ -121,7 +121,7 @@ fn a_waiting_stream_wakes_on_a_publish_for_it_and_a_slow_one_falls_behind() {
     std::thread::sleep(Duration::from_millis(20));
     hub.publisher().on_topic("a").expect("topic").publish(None, "wake").expect("published");
     let (delivery, frames) = waiter.join().expect("waiter");
-    assert_eq!(delivery, Delivery::Frames { woken: true });
+    assert_eq!(delivery, Delivery::Frames { woken: true, front_written: 0 });
     assert!(frames[0].ends_with("data: wake\n\n"));
 
     let to_a = hub.publisher().on_topic("a").expect("topic");
