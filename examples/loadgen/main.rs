@@ -115,13 +115,18 @@ fn main() {
     let slab_during = meminfo_kib("Slab:");
     let own_rss = sample_process(std::process::id()).map_or(0, |own| own.rss_kib);
 
-    // The clients stop reading, frames pile up unread for two intervals,
-    // then they all leave at once.
-    phase.stop_reading.store(true, Ordering::Relaxed);
-    let published = publisher.map(|publisher| {
+    // Publishing stops first, and the last publish gets a moment to reach
+    // every stream (a fan-out to 5,000 takes tens of ms), so that each
+    // stream reads the same publishes. Then the clients stop reading,
+    // frames pile up unread for two intervals, and they all leave at once.
+    let publishing = publisher.map(|publisher| {
         stop.store(true, Ordering::Relaxed);
-        publisher.join().unwrap_or(0)
+        publisher.join().unwrap_or_default()
     });
+    if publishing.is_some() {
+        thread::sleep(Duration::from_millis(500));
+    }
+    phase.stop_reading.store(true, Ordering::Relaxed);
     thread::sleep(Duration::from_millis(300).max(options.interval * 2));
     let left_at = Instant::now();
     *phase.leave.lock().unwrap_or_else(PoisonError::into_inner) = true;
@@ -178,6 +183,21 @@ fn main() {
         hold_wall.as_secs_f64(),
         ramp_time.as_secs_f64()
     );
+    if let Some(publishing) = &publishing {
+        // Not "publish…": benches/fanout.sh reads the one line that starts so.
+        let how = if options.publish_keep_alive {
+            "kept-alive connections (--publish-keep-alive)"
+        } else {
+            "one connection each (Connection: close)"
+        };
+        println!(
+            "posts             {} to /publish at {}/s over {how}: {} connections opened, {} not acknowledged",
+            publishing.attempts,
+            options.publish_rate,
+            publishing.connections,
+            publishing.attempts - publishing.published
+        );
+    }
     println!("missed frames     {missed} (gaps of two or more intervals, counted in intervals)");
     println!("gap ms            {}  ({} gaps)", spread(&gaps, 1), gaps.len());
     if !sent_gaps.is_empty() {
@@ -185,11 +205,11 @@ fn main() {
     }
     println!("first frame ms    {}", spread(&first, 1));
     // Events published elsewhere (another instance) are timed too.
-    if published.is_some() || !latencies.is_empty() {
+    if publishing.is_some() || !latencies.is_empty() {
         println!(
             "publish→receive   {} ms  ({} published here, {} deliveries)",
             spread(&latencies, 2),
-            published.unwrap_or(0),
+            publishing.as_ref().map_or(0, |publishing| publishing.published),
             latencies.len()
         );
     }

@@ -20,6 +20,10 @@ usage: loadgen --url http://127.0.0.1:PORT/PATH [flags]
   --topics N         spread the streams over N topics t0…t(N-1) (/events?topic=tK);
                      each publish then goes to a random one of them [0: no topics]
   --publish-rate N   events per second to POST to /publish (with --token) [0]
+  --publish-keep-alive
+                     send those publishes on one kept-alive connection (a new one
+                     only when the server closes it or an answer fails), not each
+                     on its own connection with Connection: close
   --token TOKEN      bearer token for /publish
   --scrape           also GET /metrics once a second during the hold";
 
@@ -34,6 +38,7 @@ pub(crate) struct Options {
     pub(crate) close_with_rst: bool,
     pub(crate) publish_rate: usize,
     pub(crate) topics: usize,
+    pub(crate) publish_keep_alive: bool,
     pub(crate) token: Option<String>,
     pub(crate) scrape: bool,
 }
@@ -52,6 +57,7 @@ pub(crate) fn parse_options() -> Result<Options, String> {
         close_with_rst: false,
         publish_rate: 0,
         topics: 0,
+        publish_keep_alive: false,
         token: None,
         scrape: false,
     };
@@ -69,6 +75,7 @@ pub(crate) fn parse_options() -> Result<Options, String> {
             "--close" => options.close_with_rst = value()? == "rst",
             "--publish-rate" => options.publish_rate = number(value()?)?.clamp(0, 1000) as usize,
             "--topics" => options.topics = number(value()?)?.clamp(0, 100_000) as usize,
+            "--publish-keep-alive" => options.publish_keep_alive = true,
             "--token" => options.token = Some(value()?),
             "--scrape" => options.scrape = true,
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),

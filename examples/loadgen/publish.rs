@@ -10,17 +10,33 @@ use crate::measure::percentile;
 use crate::options::Options;
 use crate::stream::micros_since_epoch;
 
-/// POSTs `rate` events a second to /publish until `stop`.
-pub(crate) fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> usize {
+/// What [`publish_loop`] did: publishes sent, those the server took (a
+/// failed one, unanswered or refused, is not published), and the
+/// connections it opened for them.
+#[derive(Default)]
+pub(crate) struct Publishing {
+    pub(crate) attempts: usize,
+    pub(crate) published: usize,
+    pub(crate) connections: usize,
+}
+
+/// POSTs `rate` events a second to /publish until `stop`: each on its own
+/// connection (`Connection: close`, the answer read to the close), or with
+/// `--publish-keep-alive` all on one kept-alive connection, each answer
+/// read by its framing, and a new connection only when the server closed
+/// the last one (or said it would) or an answer failed.
+pub(crate) fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) -> Publishing {
     let token = options.token.clone().unwrap_or_default();
+    let connection = if options.publish_keep_alive { "" } else { "Connection: close\r\n" };
     // Publish n is due at n / rate after the start, whatever the server's
     // answer time, so that servers compared get the same number of events.
     let started = Instant::now();
-    let (mut attempts, mut published) = (0u32, 0);
+    let mut done = Publishing::default();
+    let mut kept: Option<TcpStream> = None;
     // xorshift64: a random topic per publish, reproducibly.
     let mut random = 0x9e37_79b9_7f4a_7c15_u64;
-    while !stop.load(Ordering::Relaxed) && attempts < 1_000_000 {
-        attempts += 1;
+    while !stop.load(Ordering::Relaxed) && done.attempts < 1_000_000 {
+        done.attempts += 1;
         random ^= random << 13;
         random ^= random >> 7;
         random ^= random << 17;
@@ -30,21 +46,53 @@ pub(crate) fn publish_loop(options: &Options, rate: usize, stop: &AtomicBool) ->
         };
         let body = format!("t={}", micros_since_epoch());
         let request = format!(
-            "POST /publish{query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /publish{query} HTTP/1.1\r\nHost: {}\r\n{connection}Authorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
             options.addr,
             body.len()
         );
-        if let Ok(mut socket) = TcpStream::connect_timeout(&options.addr, Duration::from_secs(2)) {
+        // A kept connection the server has closed meanwhile (its idle
+        // timeout) is not sent on: a new one is opened instead.
+        let socket = kept.take().filter(still_open).or_else(|| {
+            let socket = TcpStream::connect_timeout(&options.addr, Duration::from_secs(2)).ok()?;
             let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = socket.write_all(request.as_bytes());
-            let mut answer = Vec::new();
-            let _ = socket.read_to_end(&mut answer);
-            published += usize::from(accepted(&answer));
+            let _ = socket.set_write_timeout(Some(Duration::from_secs(2)));
+            let _ = socket.set_nodelay(true);
+            done.connections += 1;
+            Some(socket)
+        });
+        if let Some(mut socket) = socket {
+            if socket.write_all(request.as_bytes()).is_ok() {
+                let answer = if options.publish_keep_alive {
+                    read_one_answer(&mut socket)
+                } else {
+                    read_to_close(&mut socket)
+                };
+                done.published += usize::from(accepted(&answer));
+                if options.publish_keep_alive && !answer.is_empty() && !server_closes(&answer) {
+                    kept = Some(socket);
+                }
+            }
         }
-        let due = started + Duration::from_secs_f64(f64::from(attempts) / rate as f64);
+        let due = started + Duration::from_secs_f64(done.attempts as f64 / rate as f64);
         thread::sleep(due.saturating_duration_since(Instant::now()));
     }
-    published
+    done
+}
+
+/// Whether a kept connection is still open: the server has not closed it
+/// (a read would find its FIN) nor sent anything unasked.
+fn still_open(socket: &TcpStream) -> bool {
+    if socket.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let open =
+        matches!(socket.peek(&mut [0u8; 1]), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock);
+    socket.set_nonblocking(false).is_ok() && open
+}
+
+/// Whether the server said it closes the connection after this answer.
+fn server_closes(answer: &[u8]) -> bool {
+    answer.windows(19).any(|window| window.eq_ignore_ascii_case(b"connection: close\r\n"))
 }
 
 /// A publish the server took: any 2xx, since nchan answers 201 (delivered)
@@ -104,9 +152,7 @@ pub(crate) fn measure_publishing() {
         } else {
             refused += 1;
         }
-        let server_closes =
-            answer.windows(19).any(|window| window.eq_ignore_ascii_case(b"connection: close\r\n"));
-        if keep_alive && !answer.is_empty() && !server_closes {
+        if keep_alive && !answer.is_empty() && !server_closes(&answer) {
             kept = Some(socket);
         }
     }
@@ -127,19 +173,23 @@ fn read_to_close(socket: &mut TcpStream) -> Vec<u8> {
 }
 
 /// One answer on a kept-open connection: its head, then `Content-Length`
-/// bytes of body. Empty when the connection failed before a whole head.
+/// bytes of body, or a `Transfer-Encoding: chunked` body to its last
+/// chunk. Empty when the connection failed (or the 2 s read timeout ran
+/// out) before the whole answer.
 fn read_one_answer(socket: &mut TcpStream) -> Vec<u8> {
     let mut answer = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     loop {
         if let Some(end) = answer.windows(4).position(|window| window == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
-                .and_then(|value| value.trim().parse().ok())
-                .unwrap_or(0);
-            if answer.len() >= end + 4 + length {
+            let body = &answer[end + 4..];
+            let field = |name: &str| head.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
+            let whole = if field("transfer-encoding:").is_some_and(|coding| coding.ends_with("chunked")) {
+                chunked_whole(body)
+            } else {
+                body.len() >= field("content-length:").and_then(|value| value.parse().ok()).unwrap_or(0)
+            };
+            if whole {
                 return answer;
             }
         }
@@ -148,6 +198,26 @@ fn read_one_answer(socket: &mut TcpStream) -> Vec<u8> {
             Ok(read) => answer.extend_from_slice(&chunk[..read]),
         }
     }
+}
+
+/// Whether a chunked body has come to its end: its chunks, the `0` chunk
+/// and the (usually empty) trailer section.
+fn chunked_whole(body: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(line) = body[at..].windows(2).position(|window| window == b"\r\n") {
+        let size_line = String::from_utf8_lossy(&body[at..at + line]);
+        let size_text = size_line.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else { return false };
+        if size == 0 {
+            // From the `\r\n` after `0`: `\r\n\r\n`, or trailers then `\r\n\r\n`.
+            return body[at + line..].windows(4).any(|window| window == b"\r\n\r\n");
+        }
+        at += line + 2 + size + 2;
+        if at > body.len() {
+            return false;
+        }
+    }
+    false
 }
 
 /// Starts the server binary 20 times on a fixed loopback port and times
