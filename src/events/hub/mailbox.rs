@@ -78,7 +78,8 @@ struct Inbox {
     waiting: bool,
     /// When a publisher last wrote a whole frame (keep-alives count from it).
     last_written: Option<Instant>,
-    /// Frames publishers wrote whole or finished.
+    /// Frames publishers wrote whole (a frame they began and the thread
+    /// finished is counted by the thread).
     written_directly: u64,
 }
 
@@ -194,7 +195,7 @@ impl Mailbox {
 
     /// Takes the socket back for good (the stream ends): no publisher
     /// writes to it after this returns, and it is blocking again. Returns
-    /// how many frames publishers wrote whole or finished.
+    /// how many frames publishers wrote whole.
     pub(crate) fn detach(&self) -> u64 {
         let mut inbox = self.lock();
         inbox.end_direct();
