@@ -11,7 +11,11 @@
 #
 # Without a NAME=SSED-BINARY, `ssed=target/release/ssed`, built here; give
 # several (`main=/tmp/ssed-main new=target/release/ssed`) for a column
-# each. HOLD-SECONDS [20] is the loadgen's --hold. OUT defaults to
+# each. HOLD-SECONDS [20] is the loadgen's --hold; LOADS (e.g.
+# LOADS="idle topics") picks loads. The loadgen's readers wake every 2 s
+# when idle (--reader-wake 2000), not 250 ms: 10,000 readers at 250 ms
+# are 40,000 wake-ups a second on the loadgen's core, which showed as a
+# 10 ms publish→receive p99 for every server. OUT defaults to
 # target/bench/fanout-DATE. The loads, and each server's keep-alive:
 #
 #   1k×20    1,000 streams, one topic, 20 publishes/s     ssed --keep-alive 1000, nchan 1 s, Go 500 ms
@@ -54,7 +58,8 @@ else
     echo "SKIPPED: nchan (install libnginx-mod-nchan)"
 fi
 
-loads=(1k×20 5k×4 idle topics)
+# LOADS="idle topics" runs only those.
+read -r -a loads <<<"${LOADS:-1k×20 5k×4 idle topics}"
 loadgen_flags() { # LOAD
     case $1 in
     1k×20) echo --streams 1000 --publish-rate 20 ;;
@@ -88,7 +93,7 @@ for round in $(seq "$rounds"); do
             if server_log="$report.log" start_server "$binary" "$port" $flags; then
                 # shellcheck disable=SC2046
                 timeout 200 taskset -c 1 "$loadgen" --url "http://127.0.0.1:$port/events" --pid "$server_pid" \
-                    --ramp 2000 --hold "$hold" --token bench $(loadgen_flags "$load") >"$report.txt" 2>&1
+                    --ramp 2000 --hold "$hold" --reader-wake 2000 --token bench $(loadgen_flags "$load") >"$report.txt" 2>&1
             else
                 echo "   did not listen within 5 s: $report.log"
             fi

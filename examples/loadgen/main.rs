@@ -127,7 +127,13 @@ fn main() {
         thread::sleep(Duration::from_millis(500));
     }
     phase.stop_reading.store(true, Ordering::Relaxed);
-    thread::sleep(Duration::from_millis(300).max(options.interval * 2));
+    // Every reader has looked at the phase by then (it wakes at least
+    // every --reader-wake), so that all leave together.
+    thread::sleep(
+        Duration::from_millis(300)
+            .max(options.interval * 2)
+            .max(options.reader_wake + options.reader_wake / 4),
+    );
     let left_at = Instant::now();
     *phase.leave.lock().unwrap_or_else(PoisonError::into_inner) = true;
     phase.leaving.notify_all();

@@ -62,7 +62,7 @@ pub(crate) fn hold_stream(
 ) {
     let started = Instant::now();
     let Ok(socket) = TcpStream::connect_timeout(&options.addr, Duration::from_secs(10)) else { return };
-    let _ = socket.set_read_timeout(Some(Duration::from_millis(250)));
+    let _ = socket.set_read_timeout(Some(options.reader_wake));
     let path = match options.topics {
         0 => options.path.clone(),
         topics => {
