@@ -16,6 +16,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::measure::{load_average, percentile, sample_process};
+use crate::options::loopback_or_exit;
 
 /// Most streams one run opens (each holds a file descriptor here too).
 const MAX_OPENS: usize = 15_000;
@@ -34,13 +35,7 @@ pub(crate) fn measure_opening() {
         eprintln!("loadgen: --open needs --url http://127.0.0.1:PORT/PATH");
         std::process::exit(2);
     };
-    let addr: SocketAddr = match authority.parse() {
-        Ok(addr) if SocketAddr::ip(&addr).is_loopback() => addr,
-        _ => {
-            eprintln!("loadgen: {authority:?} is not a loopback IP:port");
-            std::process::exit(2);
-        }
-    };
+    let addr = loopback_or_exit(authority);
     let authorization = bearer.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{authorization}\r\n");

@@ -101,3 +101,15 @@ pub(crate) fn parse_options() -> Result<Options, String> {
     options.path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
     Ok(options)
 }
+
+/// The address in `authority` ("127.0.0.1:PORT"), which must be loopback:
+/// the loadgen talks to nothing else. Exits with a clear line otherwise.
+pub(crate) fn loopback_or_exit(authority: &str) -> SocketAddr {
+    match authority.parse() {
+        Ok(addr) if SocketAddr::ip(&addr).is_loopback() => addr,
+        _ => {
+            eprintln!("loadgen: {authority:?} is not a loopback IP:port");
+            std::process::exit(2);
+        }
+    }
+}

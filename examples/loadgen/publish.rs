@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::measure::percentile;
-use crate::options::Options;
+use crate::options::{loopback_or_exit, Options};
 use crate::stream::micros_since_epoch;
 
 /// What [`publish_loop`] did: publishes sent, those the server took (a
@@ -116,13 +116,7 @@ pub(crate) fn measure_publishing() {
         eprintln!("loadgen: --publish-for needs --url http://127.0.0.1:PORT/publish");
         std::process::exit(2);
     };
-    let addr: SocketAddr = match authority.parse() {
-        Ok(addr) if SocketAddr::ip(&addr).is_loopback() => addr,
-        _ => {
-            eprintln!("loadgen: {authority:?} is not a loopback IP:port");
-            std::process::exit(2);
-        }
-    };
+    let addr = loopback_or_exit(authority);
     let body = "x".repeat(100);
     let connection = if keep_alive { "" } else { "Connection: close\r\n" };
     let request = format!(

@@ -207,15 +207,17 @@ fn event_loop(
             Delivery::WriteFailed(kind) => return (CloseReason::from_write_error(&kind.into()), sent),
             Delivery::ShuttingDown => return (CloseReason::ServerShutdown, sent),
             Delivery::TimedOut if Instant::now() < keep_alive_at => {}
-            // A publisher wrote a frame since: the keep-alive counts from it.
-            Delivery::TimedOut
-                if mailbox.last_written().is_some_and(|last| last + interval > keep_alive_at) =>
-            {
-                keep_alive_at = mailbox.last_written().map_or(keep_alive_at, |last| last + interval);
-            }
-            // Frames are queued (or the stream ends): the next look tells.
-            Delivery::TimedOut if !mailbox.claim() => {}
             Delivery::TimedOut => {
+                // A publisher wrote a frame since: the keep-alive counts from it.
+                let due_after_write = mailbox.last_written().map(|last| last + interval);
+                if let Some(due) = due_after_write.filter(|&due| due > keep_alive_at) {
+                    keep_alive_at = due;
+                    continue;
+                }
+                // Frames are queued (or the stream ends): the next look tells.
+                if !mailbox.claim() {
+                    continue;
+                }
                 // Waiting on the inbox, not the socket, so look for a departed
                 // client here; the write below would notice only the second time.
                 if let Err(reason) = check_peer(socket) {

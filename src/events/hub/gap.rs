@@ -41,7 +41,7 @@ impl Hub {
         // Each inbox once, however many topics its stream follows.
         let now = Instant::now();
         for mailbox in inner.followers.all_mailboxes() {
-            mailbox.push(position, told_unless_had, Arc::clone(&frame), now);
+            mailbox.push(position, told_unless_had, &frame, now);
         }
         inner.history.clear();
     }

@@ -130,8 +130,9 @@ impl Mailbox {
 
     /// Hands frame `seq` (of event `id`, published at `now`) to the stream:
     /// written straight to its socket when it is direct, else queued, and
-    /// the stream's thread woken if it waits.
-    pub(crate) fn push(&self, seq: u64, id: EventId, frame: Arc<[u8]>, now: Instant) {
+    /// the stream's thread woken if it waits. The frame is borrowed: one that
+    /// is written at once is never shared (no reference-count traffic).
+    pub(crate) fn push(&self, seq: u64, id: EventId, frame: &Arc<[u8]>, now: Instant) {
         if self.skip_through.is_some_and(|skip| id <= skip) {
             return;
         }
@@ -140,7 +141,7 @@ impl Mailbox {
             return;
         }
         if inbox.direct {
-            match inbox.write_directly(&frame) {
+            match inbox.write_directly(frame) {
                 Ok(written) if written == frame.len() => {
                     inbox.written_directly += 1;
                     inbox.last_written = Some(now);
@@ -148,12 +149,12 @@ impl Mailbox {
                 }
                 Ok(written) => {
                     inbox.front_written = written;
-                    inbox.frames.push_back((seq, frame));
+                    inbox.frames.push_back((seq, Arc::clone(frame)));
                 }
                 Err(error)
                     if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) =>
                 {
-                    inbox.frames.push_back((seq, frame));
+                    inbox.frames.push_back((seq, Arc::clone(frame)));
                 }
                 Err(error) => inbox.failed = Some(error.kind()),
             }
@@ -167,7 +168,7 @@ impl Mailbox {
                 inbox.frames = VecDeque::new();
                 inbox.front_written = 0;
             } else {
-                inbox.frames.push_back((seq, frame));
+                inbox.frames.push_back((seq, Arc::clone(frame)));
             }
         }
         let waiting = inbox.waiting;

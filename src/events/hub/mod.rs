@@ -110,7 +110,7 @@ impl Inner {
         let mut pushed = 0;
         let now = Instant::now();
         self.followers.for_each_target(&topics, event.private, |mailbox| {
-            mailbox.push(position, id, Arc::clone(&frame), now);
+            mailbox.push(position, id, &frame, now);
             pushed += 1;
         });
         self.deliveries += pushed;
