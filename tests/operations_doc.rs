@@ -137,6 +137,23 @@ fn short_requests() -> [(&'static str, Vec<u8>); 6] {
     ]
 }
 
+/// `request`'s answer, asked again while the answer is the other row's
+/// (every connection place in use): the connections of the requests
+/// before it hold their places through their lingering close, which on a
+/// loaded machine can outlast the client's read of the answer. A refusal
+/// published nothing, so asking again is safe; bounded by 5 s.
+fn answer_once_a_connection_place_is_free(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let answer = exchange_addr(addr, request);
+        let connections_full = status_of(&answer) == 503 && answer.contains("connections in use");
+        if !connections_full || started.elapsed() > std::time::Duration::from_secs(5) {
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A connection that has sent part of a request head: it holds a
 /// connection place until `--head-timeout`.
 fn half_request(addr: std::net::SocketAddr) -> std::net::TcpStream {
@@ -177,7 +194,7 @@ fn a_full_server_answers_as_operations_md_says() {
     );
     // ...and everything else its answer: the publish is published.
     for (what, request) in short_requests() {
-        let answer = exchange_addr(addr, &request);
+        let answer = answer_once_a_connection_place_is_free(addr, &request);
         let expected = if what.starts_with("OPTIONS") { 204 } else { 200 };
         assert_eq!(status_of(&answer), expected, "{what} with the stream places full: {answer}");
     }
